@@ -1,0 +1,2 @@
+"""imfun: time-lapse microscopy frame sequences."""
+__version__ = "0.1.0"

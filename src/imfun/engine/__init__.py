@@ -1,0 +1,1 @@
+"""The block engine: every computation over frames runs here, block by block."""

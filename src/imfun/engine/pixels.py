@@ -1,0 +1,1 @@
+"""Per-pixel work on time-contiguous tiles of pixels."""

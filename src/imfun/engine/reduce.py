@@ -1,0 +1,1 @@
+"""Streaming reductions over blocks of frames ``(n, rows, cols[, c])``."""

@@ -1,0 +1,23 @@
+"""``imfun.fseq``: frame sequences, as documented in the API reference.
+
+Open any supported source with :func:`open_seq`; wrap an array with
+:class:`FSeq_arr`.  Format classes (``FSeq_tiff``, ``FSeq_glob``, ...) are
+defined in :mod:`imfun.readers` and re-exported here.
+"""
+
+from ..axes import Axes, AxisScale
+from ..readers import registry as _registry
+from .opening import fseq_from_glob, img_getter, iter_files, open_seq, sorted_file_names
+from .sequence import FrameSequence, FSeq_arr
+
+__all__ = ["Axes", "AxisScale", "FSeq_arr", "FrameSequence", "fseq_from_glob", "img_getter",
+           "iter_files", "open_seq", "sorted_file_names"]
+
+
+
+def __getattr__(name: str):
+    """Format classes (``FSeq_tiff``, ``FSeq_hdf5`` ...) load on first use."""
+    cls = _registry.find_class(name) if name.startswith("FSeq_") else None
+    if cls is None:
+        raise AttributeError(f"module 'imfun.fseq' has no attribute {name!r}")
+    return cls

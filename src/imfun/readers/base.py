@@ -1,0 +1,202 @@
+"""The reader contract: a reader knows only its source and only reads.
+
+A reader exposes ``shape`` (frames, rows, cols[, channels]), ``dtype``,
+``axes`` (physical scales from the file, see :mod:`imfun.fseq.axes`) and raw
+``metadata``, and answers :meth:`Reader.read` for a run of frame indices with
+an optional spatial crop.  Everything else (pipelines, projections, traces,
+exports) lives above it, in the engine and the ``FrameSequence`` façade.
+
+Readers are picklable: they pickle the arguments they were made with, never an
+open handle, and reopen their source in the new process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import threading
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from ..axes import Axes
+from ..errors import FrameIndexError, MissingDependencyError
+
+Crop = tuple[slice, slice] | None
+
+
+def require(module: str, extra: str, package: str | None = None):
+    """Import an optional dependency or raise an error that says how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pkg = package or module.split(".")[0]
+        raise MissingDependencyError(
+            f"this needs the optional package '{pkg}', which is not installed: "
+            f"pip install 'imfun[{extra}]' (or pip install {pkg})") from exc
+
+
+def as_slice(frames: np.ndarray) -> slice | None:
+    """Return an equivalent ``slice`` if the indices are an increasing arithmetic run."""
+    n = len(frames)
+    if n == 0:
+        return None
+    start = int(frames[0])
+    if n == 1:
+        return slice(start, start + 1)
+    step = int(frames[1]) - start
+    if step <= 0:
+        return None
+    stop = start + step * (n - 1) + 1
+    if not np.array_equal(frames, np.arange(start, stop, step)):
+        return None
+    return slice(start, stop, step)
+
+
+def apply_crop(block: np.ndarray, crop: Crop) -> np.ndarray:
+    """Crop a block of frames ``(n, rows, cols[, c])`` spatially."""
+    return block if crop is None else block[(slice(None), *crop)]
+
+
+class Reader(ABC):
+    """Base class of all readers.  Subclasses set the attributes in ``__init__``.
+
+    Attributes
+    ----------
+    shape : tuple
+        ``(n_frames, rows, cols)`` or ``(n_frames, rows, cols, channels)``.
+    dtype : numpy.dtype
+        Data type of the frames as read.
+    axes : Axes
+        ``(scale, unit)`` for frames, rows and columns, as the source states them.
+    metadata : dict
+        Raw metadata of the source (for humans and for ``fs.meta``).
+    thread_safe : bool
+        Whether :meth:`read` may be called from several threads at once.  When
+        False, the base class serialises calls with a lock.
+    cheap_crop : bool
+        Whether reading a spatial crop costs much less than reading whole
+        frames (memory maps, chunked stores).  The engine uses it to read only
+        the rows an ROI spans and to cut pixel tiles without a full pass.
+    natural_block : int
+        Frames per storage chunk; blocks are aligned to multiples of it.
+    source : str
+        What the frames come from (a path, ``'array'``), for ``repr``.
+    """
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    axes: Axes
+    metadata: dict[str, Any]
+    thread_safe: bool = True
+    cheap_crop: bool = False
+    natural_block: int = 1
+    source: str = ""
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        # remembered for pickling: a reader pickles how it was made, not its handles
+        self._init_args = (args, kwargs)
+        self._lock = threading.RLock()
+        return self
+
+    # -- reading ---------------------------------------------------------
+    def read(self, frames: np.ndarray | slice, crop: Crop = None) -> np.ndarray:
+        """Read frames (indices or a slice of the reader's frames), optionally cropped.
+
+        Returns an array ``(n, rows, cols[, c])``; it may be a read-only view.
+        """
+        if isinstance(frames, slice):
+            frames = np.arange(*frames.indices(self.shape[0]))
+        frames = np.asarray(frames, dtype=np.intp).ravel()
+        if len(frames) and (frames.min() < 0 or frames.max() >= self.shape[0]):
+            raise FrameIndexError(
+                f"frame index out of range 0..{self.shape[0] - 1} in {self.source or 'source'}")
+        if len(frames) == 0:
+            empty = np.empty((0, *self.shape[1:]), self.dtype)
+            return apply_crop(empty, crop)
+        unique, inverse = np.unique(frames, return_inverse=True)
+        if len(unique) == len(frames) and np.all(unique == frames):
+            return self._read_locked(frames, crop)
+        # readers see sorted, unique indices; repeats and order are restored here
+        return self._read_locked(unique, crop)[inverse]
+
+    def _read_locked(self, frames, crop):
+        if self.thread_safe:
+            return self._read(frames, crop)
+        with self._lock:
+            return self._read(frames, crop)
+
+    @abstractmethod
+    def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
+        """Read the frames at the given valid, sorted, unique indices; apply ``crop`` if given.
+
+        ``as_slice(frames)`` tells whether the run is regular, so contiguous
+        formats can answer with one slice.
+        """
+
+    @property
+    def n_frames(self) -> int:
+        return self.shape[0]
+
+    # -- resources -------------------------------------------------------
+    def close(self) -> None:
+        """Release open handles (the reader reopens them if read again)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        with contextlib.suppress(Exception):
+            self.close()
+
+    # -- pickling --------------------------------------------------------
+    def __getstate__(self):
+        return {"init_args": self._init_args}
+
+    def __setstate__(self, state):
+        args, kwargs = state["init_args"]
+        self._init_args = (args, kwargs)
+        self._lock = threading.RLock()
+        self.__init__(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.source!r} shape={self.shape} dtype={self.dtype}>"
+
+
+class ArrayReader(Reader):
+    """Reads frames from an array-like ``(n, rows, cols[, c])``: numpy arrays,
+    memory maps, and anything with ``shape``, ``dtype`` and numpy indexing
+    (h5py and zarr data sets, dask arrays)."""
+
+    cheap_crop = True
+
+    def __init__(self, arr, axes=None, metadata=None, source: str = "array"):
+        if not hasattr(arr, "shape") or not hasattr(arr, "dtype"):
+            arr = np.asarray(arr)
+        if len(arr.shape) not in (3, 4):
+            from ..errors import ShapeMismatchError
+
+            raise ShapeMismatchError(
+                f"a frame sequence needs a 3-D (frames, rows, cols) or 4-D (frames, rows, cols, "
+                f"channels) array, got shape {tuple(arr.shape)}")
+        self.arr = arr
+        self.shape = tuple(int(s) for s in arr.shape)
+        self.dtype = np.dtype(arr.dtype)
+        self.axes = Axes(axes)
+        self.metadata = dict(metadata or {})
+        self.source = source
+        self.natural_block = int((getattr(arr, "chunks", None) and arr.chunks[0]) or 1) \
+            if not isinstance(arr, np.ndarray) else 1
+
+    def _read(self, frames, crop):
+        sl = as_slice(frames)
+        key = sl if sl is not None else frames
+        if crop is not None and not isinstance(self.arr, np.ndarray):
+            # chunked stores read only the crop; numpy views make the crop free anyway
+            return np.asarray(self.arr[(key, *crop)])
+        return apply_crop(np.asarray(self.arr[key]), crop)

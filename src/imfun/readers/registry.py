@@ -1,0 +1,206 @@
+"""The format registry: which reader opens a source.
+
+Each format module registers its ``FrameSequence`` subclass with the endings it
+takes, an optional check of a file's first bytes (``sniff``), and whether it
+reads a collection of files (one frame or more per file).  :func:`open_seq`
+resolves its argument into a :class:`Source` and asks the registry; there is
+no chain of ``if`` on extensions anywhere else.
+"""
+
+from __future__ import annotations
+
+import glob as globmod
+import importlib
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SourceNotFoundError, UnsupportedFormatError
+
+# format modules, imported on first use so that `import imfun` stays cheap
+BUILTIN_MODULES = (
+    "imfun.readers.tiff", "imfun.readers.images", "imfun.readers.npy",
+    "imfun.readers.text", "imfun.readers.hdf5", "imfun.readers.zarr", "imfun.readers.video",
+    "imfun.readers.leica", "imfun.readers.mes", "imfun.readers.mlf", "imfun.readers.vendor",
+)
+SNIFF_BYTES = 512
+
+
+@dataclass
+class Source:
+    """A path argument resolved: the files it names, and where it came from."""
+
+    files: list[Path]
+    given: str
+    is_collection: bool  # a glob, a list or a directory, as opposed to one file
+
+    @property
+    def ending(self) -> str | None:
+        """The common lower-case ending of all files ('.tif'), or None if they differ."""
+        endings = {file_ending(f) for f in self.files}
+        return endings.pop() if len(endings) == 1 else None
+
+    def head(self) -> bytes:
+        """The first bytes of the first file (empty if unreadable)."""
+        try:
+            with open(self.files[0], "rb") as fh:
+                return fh.read(SNIFF_BYTES)
+        except OSError:
+            return b""
+
+
+@dataclass
+class FormatEntry:
+    name: str
+    seq_class: type
+    endings: tuple[str, ...]
+    sniff: Callable[[bytes], bool] | None = None
+    collection: bool = False  # reads a collection of files
+    single: bool = True       # reads a single file
+    claims: Callable[[Source], bool] | None = None  # extra test, e.g. a Leica XML nearby
+    priority: int = 0
+    extra: str | None = None  # the pip extra that this format needs
+    description: str = ""
+    directory: bool = False  # a single source stored as a folder (e.g. a .zarr store)
+
+    def accepts(self, src: Source) -> bool:
+        if src.is_collection and not self.collection:
+            return False
+        if not src.is_collection and not self.single:
+            return False
+        if src.ending not in self.endings and not (self.sniff and self.sniff(src.head())):
+            return False
+        return self.claims is None or self.claims(src)
+
+
+_REGISTRY: list[FormatEntry] = []
+_loaded = False
+
+
+def register(name: str, endings: Sequence[str], *, sniff=None, collection=False, single=True,
+             claims=None, priority=0, extra=None, description="", directory=False):
+    """Class decorator: register a ``FrameSequence`` subclass as the reader of a format."""
+
+    def deco(cls):
+        _REGISTRY.append(FormatEntry(name, cls, tuple(e.lower() for e in endings), sniff,
+                                     collection, single, claims, priority, extra, description,
+                                     directory))
+        return cls
+
+    return deco
+
+
+def load_builtin_readers() -> None:
+    global _loaded
+    if not _loaded:
+        for mod in BUILTIN_MODULES:
+            try:
+                importlib.import_module(mod)
+            except ModuleNotFoundError as exc:  # a format module not written yet
+                if exc.name != mod:
+                    raise
+        _loaded = True
+
+
+def formats() -> list[FormatEntry]:
+    """All registered formats, highest priority first."""
+    load_builtin_readers()
+    return sorted(_REGISTRY, key=lambda e: -e.priority)
+
+
+def file_ending(path: str | Path) -> str:
+    name = Path(path).name.lower()
+    for double in (".ome.tif", ".ome.tiff", ".ome.zarr", ".nii.gz"):
+        if name.endswith(double):
+            return double
+    return Path(name).suffix
+
+
+def natural_key(path: str | Path):
+    """Sort key that puts frame2 before frame10."""
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", str(path))]
+
+
+def sorted_file_names(pattern: str | os.PathLike) -> list[str]:
+    """Return the file names matching a glob pattern, in natural order (frame2 before frame10)."""
+    return sorted(globmod.glob(os.fspath(pattern)), key=natural_key)
+
+
+def resolve(path) -> Source:
+    """Turn a path, glob pattern, directory or list of paths into a :class:`Source`."""
+    if isinstance(path, list | tuple):
+        files = [Path(p) for p in path]
+        if not files:
+            raise SourceNotFoundError("the list of files is empty; give at least one file")
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            raise SourceNotFoundError(f"file not found: {missing[0]} (and {len(missing) - 1} more)"
+                                      if len(missing) > 1 else f"file not found: {missing[0]}")
+        return Source(files, f"{files[0]} ... ({len(files)} files)", True)
+    text = os.fspath(path)
+    if globmod.has_magic(text):
+        files = [Path(f) for f in sorted_file_names(text) if os.path.isfile(f)]
+        if not files:
+            raise SourceNotFoundError(f"no files match the pattern {text!r}; check the folder "
+                                      "and the pattern (e.g. 'data/*.tif')")
+        return Source(files, text, True)
+    p = Path(text)
+    if p.is_dir() and not _is_directory_format(p):
+        files = [f for f in sorted(p.iterdir(), key=natural_key) if f.is_file()]
+        known = {e for entry in formats() if entry.collection for e in entry.endings}
+        endings = [file_ending(f) for f in files if file_ending(f) in known]
+        if not endings:
+            raise SourceNotFoundError(
+                f"the folder {text!r} holds no frame files of a known kind "
+                f"({', '.join(sorted(known))})")
+        common = max(set(endings), key=endings.count)
+        return Source([f for f in files if file_ending(f) == common], text, True)
+    if not p.exists():
+        raise SourceNotFoundError(f"no such file or folder: {text!r}")
+    return Source([p], text, False)
+
+
+def _is_directory_format(p: Path) -> bool:
+    """Whether a folder is one source of a folder-based format (a Zarr store, say)."""
+    src = Source([p], str(p), False)
+    return any(e.directory and e.accepts(src) for e in formats())
+
+
+def find_format(src: Source) -> FormatEntry:
+    """The highest-priority registered format that accepts the source."""
+    for entry in formats():
+        if entry.accepts(src):
+            return entry
+    kinds = "many files" if src.is_collection else "a single file"
+    supported = ", ".join(f"{e.name} ({' '.join(e.endings)})" for e in formats()
+                          if (e.collection if src.is_collection else e.single))
+    raise UnsupportedFormatError(
+        f"cannot open {src.given!r}: no reader for {kinds} ending in "
+        f"{src.ending or 'several different endings'!r}. Supported: {supported}")
+
+
+def supported_formats() -> list[str]:
+    """Short descriptions of the registered formats, for help texts."""
+    return [f"{e.name}: {' '.join(e.endings)}" for e in formats()]
+
+
+__all__ = ["FormatEntry", "Source", "file_ending", "find_format", "formats", "natural_key",
+           "register", "resolve", "sorted_file_names", "supported_formats"]
+
+
+def find_class(name: str):
+    """A public class (``FSeq_tiff`` ...) defined in one of the format modules, or None."""
+    load_builtin_readers()
+    for mod in BUILTIN_MODULES:
+        module = importlib.import_module(mod) if mod in _imported() else None
+        if module is not None and hasattr(module, name):
+            return getattr(module, name)
+    return None
+
+
+def _imported() -> set[str]:
+    import sys
+
+    return {m for m in BUILTIN_MODULES if m in sys.modules}
