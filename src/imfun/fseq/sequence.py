@@ -23,6 +23,7 @@ from ..errors import (
     ShapeMismatchError,
     UnknownArgumentError,
 )
+from ..export.methods import ExportMixin
 from ..readers.base import ArrayReader, Reader, apply_crop
 from .selection import crop_shape, fslice_positions, index_positions, normalize_crop
 
@@ -44,7 +45,7 @@ def _compose2(f, g):
     return lambda frame: g(f(frame))
 
 
-class FrameSequence:
+class FrameSequence(ExportMixin):
     """Base class for sequence of frames.
 
     A frame sequence is an ordered stack of 2-D frames (``rows x cols``, or

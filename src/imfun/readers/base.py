@@ -83,6 +83,8 @@ class Reader(ABC):
         Frames per storage chunk; blocks are aligned to multiples of it.
     source : str
         What the frames come from (a path, ``'array'``), for ``repr``.
+    paths : tuple of str
+        The files the frames are read from.
     """
 
     shape: tuple[int, ...]
@@ -93,6 +95,7 @@ class Reader(ABC):
     cheap_crop: bool = False
     natural_block: int = 1
     source: str = ""
+    paths: tuple = ()  # files the frames are read from (writers refuse to overwrite them)
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
