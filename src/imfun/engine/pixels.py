@@ -1,1 +1,202 @@
-"""Per-pixel work on time-contiguous tiles of pixels."""
+"""Per-pixel work on time-contiguous tiles of pixels.
+
+A tile is a rectangle of pixels with all selected frames: ``(T, h, w[, c])``.
+Tiles are cut from one of three stores, chosen by :class:`PixelTiles`:
+
+- the whole selection in memory, when it fits the budget;
+- the reader itself, when it crops cheaply (memory maps, chunked stores) and
+  there is no pipeline, so each tile reads only its pixels;
+- otherwise a temporary memory-mapped copy made in one pass (a pipeline or a
+  compressed format would otherwise be decoded again for every tile).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..errors import InvalidArgumentError, ShapeMismatchError
+from ..fseq.selection import compose_crops, crop_shape, fslice_positions, normalize_crop
+from .progress import progress
+
+
+def accepts_axis(fn: Callable) -> bool:
+    """Whether ``fn`` takes an ``axis`` keyword (numpy reductions do)."""
+    try:
+        return "axis" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def temp_memmap(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A writable memory map on an unlinked temporary file: no file is left behind."""
+    fd, name = tempfile.mkstemp(prefix="imfun-", suffix=".raw", dir=os.environ.get("IMFUN_TMPDIR"))
+    try:
+        nbytes = max(int(np.prod(shape)) * np.dtype(dtype).itemsize, 1)
+        os.ftruncate(fd, nbytes)
+        with open(fd, "r+b", closefd=False) as fh:
+            arr = np.memmap(fh, dtype=dtype, mode="r+", shape=shape)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return arr
+
+
+def physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 1024**3
+
+
+def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """Room for a result: in memory when it takes under a quarter of the machine's
+    memory, else a temporary memory-mapped file."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes <= physical_memory() // 4:
+        return np.zeros(shape, dtype)
+    return temp_memmap(shape, dtype)
+
+
+class PixelTiles:
+    """Time-contiguous tiles of the frames selected by ``fslice`` and ``crop``."""
+
+    def __init__(self, seq, fslice, crop, budget: int, materialize: bool = False):
+        self.seq = seq
+        self.fslice = fslice
+        self.crop = normalize_crop(crop, seq.frame_shape)
+        self.n_frames = len(fslice_positions(fslice, len(seq)))
+        self.frame_shape = crop_shape(self.crop, seq.frame_shape)
+        self.shape = (self.n_frames, *self.frame_shape)
+        itemsize = seq.dtype.itemsize
+        nbytes = int(np.prod(self.shape)) * itemsize
+        self.budget = budget
+        self.store = None
+        if nbytes <= budget // 2:
+            self.store = seq.as3darray(fslice, self.crop, dtype=None, budget=budget)
+        elif materialize or seq.fns or not seq.reader.cheap_crop:
+            self.store = temp_memmap(self.shape, seq.dtype)
+            for start, block in seq.iter_blocks(fslice, self.crop, budget=budget):
+                self.store[start:start + len(block)] = block
+        # one tile holds T x h x w values as read and as float64 work
+        per_pixel = self.n_frames * (itemsize + 8) * int(np.prod(self.frame_shape[2:]))
+        self.tile_pixels = max(1, budget // max(per_pixel, 1))
+
+    def tiles(self) -> Iterator[tuple[slice, slice]]:
+        """Rectangles ``(rows, cols)`` within the cropped frame, each within the budget."""
+        rows, cols = self.frame_shape[:2]
+        if self.tile_pixels >= cols:
+            band = min(rows, self.tile_pixels // cols)
+            for r in range(0, rows, band):
+                yield slice(r, min(r + band, rows)), slice(0, cols)
+        else:
+            for r in range(rows):
+                for c in range(0, cols, self.tile_pixels):
+                    yield slice(r, r + 1), slice(c, min(c + self.tile_pixels, cols))
+
+    def read(self, rows: slice, cols: slice) -> np.ndarray:
+        """The tile ``(T, h, w[, c])``."""
+        if self.store is not None:
+            return np.asarray(self.store[:, rows, cols])
+        tile = (slice(rows.start, rows.stop, 1), slice(cols.start, cols.stop, 1))
+        tile_crop = compose_crops(self.crop, tile)
+        out = np.empty((self.n_frames, rows.stop - rows.start, cols.stop - cols.start,
+                        *self.frame_shape[2:]), self.seq.dtype)
+        for start, block in self.seq.iter_blocks(self.fslice, tile_crop, budget=self.budget):
+            out[start:start + len(block)] = block
+        return out
+
+    def pixel(self, row: int, col: int) -> np.ndarray:
+        return np.asarray(self.store[:, row, col])
+
+
+def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
+    """Apply ``fn(vector) -> scalar`` to every pixel's time vector."""
+    tiles = PixelTiles(seq, fslice, crop, budget)
+    vectorised = accepts_axis(fn)
+    out = None
+    for rows, cols in tiles.tiles():
+        tile = tiles.read(rows, cols)
+        res = np.asarray(fn(tile, axis=0)) if vectorised else np.apply_along_axis(fn, 0, tile)
+        if res.shape != tile.shape[1:]:
+            raise ShapeMismatchError(
+                f"time_project: fn must reduce a pixel's time vector to a scalar, but it returned "
+                f"shape {res.shape[len(tile.shape[1:]) - 1:] if vectorised else res.shape} per tile")
+        if out is None:
+            out = np.empty(tiles.frame_shape, res.dtype)
+        out[rows, cols] = res
+    return out
+
+
+def _check_pmask(pmask, frame_shape) -> np.ndarray | None:
+    if pmask is None:
+        return None
+    m = np.asarray(pmask)
+    if m.shape != tuple(frame_shape[:2]):
+        raise ShapeMismatchError(f"pmask has shape {m.shape} but (cropped) frames are {frame_shape[:2]}")
+    if m.dtype != bool:
+        raise InvalidArgumentError(f"pmask must be a boolean array, got {m.dtype}")
+    return m
+
+
+def pix_iter(seq, pmask, fslice, rand: bool, crop, dtype, budget: int):
+    """Yield ``(v, row, col)`` for each pixel (in a random order when ``rand``)."""
+    tiles = PixelTiles(seq, fslice, crop, budget, materialize=rand)
+    mask = _check_pmask(pmask, tiles.frame_shape)
+    if rand:
+        rows, cols = np.nonzero(mask) if mask is not None else \
+            np.unravel_index(np.arange(tiles.frame_shape[0] * tiles.frame_shape[1]), tiles.frame_shape[:2])
+        order = np.random.default_rng().permutation(len(rows))
+        for i in order:
+            r, c = int(rows[i]), int(cols[i])
+            yield tiles.pixel(r, c).astype(dtype, copy=False), r, c
+        return
+    for trows, tcols in tiles.tiles():
+        tile = tiles.read(trows, tcols).astype(dtype, copy=False)
+        sub = mask[trows, tcols] if mask is not None else None
+        for r in range(tile.shape[1]):
+            for c in range(tile.shape[2]):
+                if sub is None or sub[r, c]:
+                    yield tile[:, r, c], trows.start + r, tcols.start + c
+
+
+def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fslice, crop,
+                 dtype, budget: int) -> np.ndarray:
+    """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``."""
+    tiles = PixelTiles(seq, fslice, crop, budget)
+    mask = _check_pmask(pmask, tiles.frame_shape)
+    n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
+    out = None
+    with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
+        for rows, cols in tiles.tiles():
+            tile = tiles.read(rows, cols)
+            h, w = tile.shape[1], tile.shape[2]
+            if vectorized:
+                flat = tile.reshape(tile.shape[0], -1)
+                res = np.asarray(pwfn(flat))
+                if res.ndim != 2 or res.shape[1] != flat.shape[1]:
+                    raise ShapeMismatchError(
+                        f"pw_transform(vectorized=True): pwfn must map a (T, n_pixels) array to "
+                        f"(T', n_pixels); got {flat.shape} -> {res.shape}")
+                res = res.reshape(res.shape[0], h, w, *tile.shape[3:])
+            else:
+                res = None
+                for r in range(h):
+                    for c in range(w):
+                        v = np.asarray(pwfn(tile[:, r, c]))
+                        if res is None:
+                            res = np.zeros((v.shape[0], h, w, *v.shape[1:]), v.dtype)
+                        res[:, r, c] = v
+            if mask is not None:
+                res = np.where(mask[rows, cols].reshape(1, h, w, *([1] * (res.ndim - 3))), res, 0)
+            if out is None:
+                out = result_array((res.shape[0], *tiles.frame_shape), dtype or res.dtype)
+            elif res.shape[0] != out.shape[0]:
+                raise ShapeMismatchError("pw_transform: pwfn returned vectors of different lengths")
+            out[:, rows, cols] = res
+            bar.update(h * w)
+    return out
