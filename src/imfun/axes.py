@@ -118,6 +118,10 @@ class Axes(list):
     def copy(self) -> Axes:
         return Axes(self)
 
+    def __reduce__(self):
+        # list subclasses unpickle through extend(), which Axes refuses
+        return (Axes, (list(self),))
+
     def describe(self) -> str:
         """A short text such as ``'t: 0.05 s, y: 0.5 µm, x: 0.5 µm'``."""
         return ", ".join(f"{name}: {ax}" for name, ax in zip("tyx", self, strict=True))
