@@ -19,6 +19,7 @@ from imfun.errors import (
 )
 from imfun.fseq import open_seq
 from imfun.readers.mes import FSeq_mes, list_mes_records, mat_version
+from imfun.testing import ReaderConformance
 
 N, NL, L, POS = 10, 16, 20, 3  # frames, lines per frame, pixels per line, first frame line
 
@@ -91,11 +92,12 @@ def write_v73(path, variables):
     return path
 
 
-def xyt_record(names, channels, nframes=N, width_step=0.4, transverse=0.5, ms=125.0):
-    ffi = {"numFrames": float(nframes), "numFrameLines": float(NL), "frameTimeLength": ms,
+def xyt_record(names, channels, nframes=N, width_step=0.4, transverse=0.5, ms=125.0, shape=(N, NL, L)):
+    n, nl, ll = shape
+    ffi = {"numFrames": float(nframes), "numFrameLines": float(nl), "frameTimeLength": ms,
            "firstFramePos": float(POS), "firstFrameStartTime": 10.0, "TransverseStep": transverse}
     date = "2014.03.21. 15:02:11,123"
-    dims = np.array([float(L), float(POS + N * NL)])
+    dims = np.array([float(ll), float(POS + n * nl)])
     return [{"Context": "Measure", "ImageName": n, "Channel": c, "MeasurementDate": date,
              "WidthStep": width_step, "HeightStep": 0.0, "DIMS": dims, "FoldedFrameInfo": ffi,
              "Zlevel": 100.0, "Type": "XY"} for n, c in zip(names, channels, strict=True)]
@@ -104,8 +106,9 @@ def xyt_record(names, channels, nframes=N, width_step=0.4, transverse=0.5, ms=12
 def folded(frames, seed):
     """MATLAB variable (line length x lines): a few lines before the first frame, then the frames."""
     rng = np.random.default_rng(seed)
-    pre = rng.integers(0, 1000, (POS, L), dtype=np.uint16)
-    lines = np.concatenate([pre, frames.reshape(-1, L)])
+    ll = frames.shape[-1]
+    pre = rng.integers(0, 1000, (POS, ll), dtype=frames.dtype)
+    lines = np.concatenate([pre, frames.reshape(-1, ll)])
     return np.ascontiguousarray(lines.T)
 
 
@@ -132,6 +135,22 @@ def make_content():
                       "Df0002": xyt_record(["IF0002_001", "IF0002_002"], ["pmtUG", "pmtUR"]),
                       "Df0003": z_rec})
     return variables, g, r, zs
+
+
+class TestMESv5Conformance(ReaderConformance):
+    seq_class = FSeq_mes
+    version = "5"
+
+    def write(self, tmp_path, frames):
+        variables = {"Df0001": xyt_record(["IF0001_001"], ["pmtUG"], nframes=len(frames),
+                                          shape=frames.shape),
+                     "IF0001_001": folded(frames, 0)}
+        write = write_v5 if self.version == "5" else write_v73
+        return write(tmp_path / f"conf{self.version}.mes", variables)
+
+
+class TestMESv73Conformance(TestMESv5Conformance):
+    version = "7.3"
 
 
 @pytest.fixture(params=["5", "7.3"])

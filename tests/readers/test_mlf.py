@@ -11,6 +11,7 @@ import pytest
 from imfun.errors import CorruptFileError
 from imfun.fseq import open_seq
 from imfun.readers.mlf import DATA_OFFSET, FSeq_mlf, read_mlf_header
+from imfun.testing import ReaderConformance
 
 V2_TEXT = b"Moor FLPI Live Image Data file V2.0"
 V3_TEXT = b"moorFLPI Live Image Data File V3.0"
@@ -43,18 +44,12 @@ def frames(n=12, rows=16, cols=20, seed=0):
     return flux, dc
 
 
-try:
-    from imfun.testing import ReaderConformance
-except ImportError:  # the conformance mixin is not written yet
-    ReaderConformance = None
+class TestMLFConformance(ReaderConformance):
+    seq_class = FSeq_mlf
 
-if ReaderConformance is not None:
-    class TestMLFConformance(ReaderConformance):
-        seq_class = FSeq_mlf
-
-        def write(self, tmp_path, frames):
-            dc = (frames[::-1] // 2).astype(np.uint16)
-            return write_mlf(tmp_path / "c.mlf", frames.astype(np.uint16), dc, version=3, dt=25000)
+    def write(self, tmp_path, frames):
+        dc = (frames[::-1] // 2).astype(np.uint16)
+        return write_mlf(tmp_path / "c.mlf", frames.astype(np.uint16), dc, version=3, dt=25000)
 
 
 @pytest.mark.parametrize("version,dt,expected_dt", [(2, 40, 0.04), (3, 25000, 0.025)])
