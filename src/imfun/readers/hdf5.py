@@ -1,0 +1,599 @@
+"""HDF5 files: one array data set read as frames, via h5py.
+
+Which data set
+    ``dataset='group/data'`` names it.  Without it, a file holding exactly one
+    numeric data set of 3 or more dimensions is read (2-D sets are not
+    frames); several candidates (or none) are a
+    :class:`~imfun.errors.DatasetError` that lists what the file holds.
+
+Where time is
+    ``axes=`` spells the stored order with one letter per dimension: ``t``
+    time, ``z`` depth, ``c`` channel, ``y`` rows, ``x`` columns (``'tyx'``,
+    ``'yxt'``, ``'tyxc'``, ``'cyxt'``, ``'tzcyx'`` ...).  Frames are ``t``, or
+    ``z`` when there is no ``t`` (a z-stack is read plane by plane).  A ``z``
+    beside a ``t`` is fixed at ``z=`` (default 0), a ``c`` is fixed at ``ch=``
+    or kept as the last frame axis when ``ch=None`` (a channel axis of length
+    1 is dropped).  Other axes must have length 1.  The reader always returns
+    frames ``(n, rows, cols[, c])``, transposing each block after reading;
+    when time is not the first stored axis every read is strided, which is
+    slower than a time-first (or time-chunked) layout.
+
+    Without ``axes=``, the order comes from the file, first found wins:
+
+    1. ``imfun_axes`` attribute of the data set (a str such as ``'tyx'``);
+    2. HDF5 dimension labels (``ds.dims[i].label``, stored in the
+       ``DIMENSION_LABELS`` attribute): single letters or words such as
+       ``time``, ``channel``, ``row``, ``width``;
+    3. ilastik's ``axistags`` JSON attribute;
+    4. an NWB ``ImageSeries``/``TwoPhotonSeries`` ``data`` set: ``(frame, x, y)``;
+    5. by shape: 3-D is ``tyx``, 4-D is ``tyxc`` when the last axis has at
+       most 4 entries (otherwise pass ``axes=``).
+
+Physical axes
+    Per stored dimension, the first source found wins:
+
+    1. ``imfun_scales`` (floats, one per stored axis) with ``imfun_units``
+       (strs, one per stored axis, e.g. ``['s', 'µm', 'µm']``) — the attributes
+       that :func:`imfun.export` ``to_hdf5`` writes, together with ``imfun_axes``;
+    2. attached HDF5 dimension scales: the step between the scale's first two
+       values, its ``units`` (or ``unit``) attribute; an irregular time scale
+       becomes ``meta['frame_times']``;
+    3. ``element_size_um`` (Fiji / ilastik: one µm size per non-channel axis,
+       or per axis);
+    4. NWB: ``starting_time`` ``rate`` or ``timestamps`` of the series.
+
+    Units are converted to s and µm with :func:`imfun.axes.to_standard`.
+
+The file is opened on the first read and kept open until :meth:`close`;
+h5py serialises its calls with a global lock, so the reader declares itself
+not thread-safe and the base class serialises reads (no parallelism is lost).
+An ``h5py.Dataset`` object given to ``open_seq`` is read as an array
+(``FSeq_arr``) with time on axis 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..axes import AxisScale, to_standard
+from ..errors import (
+    ChannelError,
+    CorruptFileError,
+    DatasetError,
+    EmptySequenceError,
+    InvalidArgumentError,
+    MetadataWarning,
+    ShapeMismatchError,
+)
+from ..fseq.sequence import FrameSequence
+from .base import Crop, Reader, as_slice
+from .registry import register
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+# words that label an axis, to the one-letter code used by `axes=`
+_LABEL_WORDS = {
+    "t": "t", "time": "t", "frame": "t", "frames": "t", "timepoint": "t", "timepoints": "t",
+    "z": "z", "depth": "z", "plane": "z", "planes": "z", "slice": "z", "slices": "z",
+    "c": "c", "ch": "c", "channel": "c", "channels": "c", "colour": "c", "color": "c", "rgb": "c",
+    "y": "y", "row": "y", "rows": "y", "height": "y",
+    "x": "x", "col": "x", "cols": "x", "column": "x", "columns": "x", "width": "x",
+}
+CHANNEL_NAMES = {"r": 0, "g": 1, "b": 2, "a": 3}
+# attributes of the HDF5 dimension-scale machinery (references, labels read through ds.dims)
+_HDF5_INTERNAL = {"DIMENSION_LIST", "REFERENCE_LIST", "DIMENSION_LABELS", "CLASS", "NAME"}
+_NWB_SERIES = ("ImageSeries", "TwoPhotonSeries", "OnePhotonSeries", "ImageMaskSeries")
+
+
+def label_letter(label: Any) -> str | None:
+    """The axis letter a label stands for (``'time'`` -> ``'t'``), or None if unknown.
+
+    >>> label_letter('Time'), label_letter('channel'), label_letter('wavelength')
+    ('t', 'c', None)
+    """
+    if isinstance(label, bytes):
+        label = label.decode("utf-8", "replace")
+    if not isinstance(label, str):
+        return None
+    return _LABEL_WORDS.get(label.strip().lower())
+
+
+def labels_to_axes(labels: Sequence[Any]) -> str | None:
+    """An axes string from per-dimension labels, if every label is known and they make sense."""
+    letters = [label_letter(lab) for lab in labels]
+    if any(a is None for a in letters):
+        return None
+    text = "".join(letters)  # type: ignore[arg-type]
+    ok = len(set(text)) == len(text) and "y" in text and "x" in text and ("t" in text or "z" in text)
+    return text if ok else None
+
+
+def check_axes(axes: str, shape: tuple[int, ...], source: str) -> str:
+    """Validate an ``axes=`` string against a stored shape; return it in lower case."""
+    if not isinstance(axes, str):
+        raise InvalidArgumentError(f"axes= is a string such as 'tyx' or 'yxt', got {axes!r}")
+    text = axes.strip().lower()
+    if len(text) != len(shape):
+        raise InvalidArgumentError(
+            f"axes={axes!r} names {len(text)} axes but {source} has {len(shape)} "
+            f"(shape {tuple(shape)}); give one letter per axis, e.g. "
+            f"{'tyx' if len(shape) == 3 else 'tyxc'!r}")
+    if len(set(text)) != len(text):
+        raise InvalidArgumentError(f"axes={axes!r} repeats a letter; each axis appears once")
+    if "y" not in text or "x" not in text:
+        raise InvalidArgumentError(f"axes={axes!r} must contain 'y' (rows) and 'x' (columns)")
+    if "t" not in text and "z" not in text:
+        raise InvalidArgumentError(
+            f"axes={axes!r} has no frame axis: use 't' for time (or 'z' for a z-stack)")
+    return text
+
+
+def default_axes(shape: tuple[int, ...], source: str) -> str:
+    """The stored order assumed when the file does not say: ``tyx`` or ``tyxc``."""
+    if len(shape) == 3:
+        return "tyx"
+    if len(shape) == 4 and shape[-1] <= 4:
+        return "tyxc"
+    raise ShapeMismatchError(
+        f"{source} has shape {tuple(shape)} and no axis labels; say where time is with axes=, "
+        f"e.g. axes='tcyx' or axes='tzyx'")
+
+
+def channel_index(ch, n_channels: int, names: Sequence[str] = ()) -> int:
+    """Resolve ``ch=`` (an int, 'r'/'g'/'b', or a channel name) to an index, checking the range."""
+    if isinstance(ch, str):
+        if ch in names:
+            return list(names).index(ch)
+        if ch.lower() in CHANNEL_NAMES:
+            ch = CHANNEL_NAMES[ch.lower()]
+        else:
+            known = f" or one of {list(names)}" if names else ""
+            raise ChannelError(f"unknown channel name {ch!r}; use an int, 'r', 'g', 'b'{known}")
+    if isinstance(ch, bool) or not isinstance(ch, int | np.integer):
+        raise ChannelError(f"ch= is an int, a channel name or None, got {ch!r}")
+    if not -n_channels <= ch < n_channels:
+        raise ChannelError(f"channel {ch} was asked of data with {n_channels} channel(s)")
+    return int(ch) % n_channels
+
+
+@dataclass
+class Layout:
+    """How stored dimensions map to frames ``(n, rows, cols[, c])``.
+
+    Shared by the HDF5 and Zarr readers: ``key()`` builds the index for the
+    stored array, ``arrange()`` transposes what it returns.
+    """
+
+    letters: str
+    stored_shape: tuple[int, ...]
+    t: int
+    y: int
+    x: int
+    c: int | None = None
+    fixed: dict[int, int] = field(default_factory=dict)
+    perm: tuple[int, ...] = ()
+
+    @classmethod
+    def make(cls, letters: str, shape: tuple[int, ...], ch=None, z=None,
+             channel_names: Sequence[str] = (), source: str = "data") -> Layout:
+        frame = "t" if "t" in letters else "z"
+        lay = cls(letters, tuple(shape), letters.index(frame), letters.index("y"), letters.index("x"))
+        if z is not None and (frame == "z" or "z" not in letters):
+            if z != 0:
+                raise InvalidArgumentError(
+                    f"z={z} was given but {source} ({letters}) has no z axis besides the frames")
+            z = None
+        for i, a in enumerate(letters):
+            if i in (lay.t, lay.y, lay.x):
+                continue
+            n = shape[i]
+            if a == "c":
+                if ch is not None:
+                    lay.fixed[i] = channel_index(ch, n, channel_names)
+                elif n == 1:
+                    lay.fixed[i] = 0  # one channel: grey frames
+                else:
+                    lay.c = i
+            elif a == "z":
+                zi = 0 if z is None else z
+                if isinstance(zi, bool) or not isinstance(zi, int | np.integer) or not -n <= zi < n:
+                    raise InvalidArgumentError(f"z={z!r} is outside the {n} z planes of {source}")
+                lay.fixed[i] = int(zi) % n
+            elif n == 1:
+                lay.fixed[i] = 0
+            else:
+                raise ShapeMismatchError(
+                    f"{source} has an axis '{a}' of length {n} ({letters}, shape {tuple(shape)}) "
+                    f"that is neither time, z, channel, row nor column; relabel it with axes=")
+        if ch is not None and "c" not in letters:
+            channel_index(ch, 1)  # ch=0 of grey data is fine, anything else is an error
+        kept = [i for i in range(len(letters)) if i not in lay.fixed]
+        want = [lay.t, lay.y, lay.x] + ([lay.c] if lay.c is not None else [])
+        lay.perm = tuple(kept.index(i) for i in want)
+        return lay
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        s = self.stored_shape
+        return (s[self.t], s[self.y], s[self.x]) + ((s[self.c],) if self.c is not None else ())
+
+    @property
+    def time_first(self) -> bool:
+        """Whether frames are stored contiguously (time is the first stored axis read)."""
+        return self.t == min(i for i in range(len(self.letters)) if i not in self.fixed)
+
+    def key(self, fkey, crop: Crop) -> tuple:
+        key: list[Any] = [slice(None)] * len(self.letters)
+        for i, v in self.fixed.items():
+            key[i] = v
+        key[self.t] = fkey
+        if crop is not None:
+            key[self.y], key[self.x] = crop
+        return tuple(key)
+
+    def arrange(self, block: np.ndarray) -> np.ndarray:
+        if self.perm == tuple(range(len(self.perm))):
+            return block
+        # a contiguous copy: the engine reduces blocks frame by frame
+        return np.ascontiguousarray(block.transpose(self.perm))
+
+    def natural_block(self, chunks) -> int:
+        return int(chunks[self.t]) if chunks else 1
+
+
+def frame_runs(frames: np.ndarray) -> tuple[Any, np.ndarray | None]:
+    """The frame key to read and the positions to take from what it returns.
+
+    One slice for a regular run; the covering range for dense selections
+    (cheaper than a point selection); the index array otherwise.
+    """
+    sl = as_slice(frames)
+    if sl is not None:
+        return sl, None
+    lo, hi = int(frames[0]), int(frames[-1]) + 1
+    if hi - lo <= 4 * len(frames):
+        return slice(lo, hi), frames - lo
+    return frames, None
+
+
+def _text(value) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return str(value)
+
+
+def _text_list(value) -> list[str]:
+    if isinstance(value, str | bytes):
+        return [_text(value)]
+    return [_text(v) for v in np.asarray(value).ravel()]
+
+
+def plain_attrs(attrs, max_size: int = 64) -> dict[str, Any]:
+    """Attributes as plain Python values (small ones only; big arrays and references are left out)."""
+    out: dict[str, Any] = {}
+    for k in attrs:
+        if k in _HDF5_INTERNAL:
+            continue
+        try:
+            v = attrs[k]
+        except Exception:  # unreadable attribute types (opaque, unsupported)
+            continue
+        if isinstance(v, bytes):
+            v = _text(v)
+        elif isinstance(v, np.ndarray):
+            if v.size > max_size:
+                continue
+            if v.dtype.kind in "biuf":
+                v = v.tolist()
+            elif v.dtype.kind in "SUO" and all(isinstance(x, str | bytes) for x in v.ravel()):
+                v = [_text(x) for x in v.ravel()]
+            else:
+                continue
+        elif isinstance(v, np.generic):
+            v = v.item()
+        if isinstance(v, str | int | float | bool | list):
+            out[k] = v
+    return out
+
+
+def _scale(step, unit, what: str) -> AxisScale | None:
+    try:
+        step = float(step)
+    except (TypeError, ValueError):
+        step = float("nan")
+    if not np.isfinite(step) or step <= 0:
+        warnings.warn(f"ignored the axis scale {step!r} of {what}: it must be a positive number",
+                      MetadataWarning, stacklevel=4)
+        return None
+    return to_standard(step, unit)
+
+
+class HDF5Reader(Reader):
+    """Reads frames from one data set of an HDF5 file (see the module text for the rules)."""
+
+    thread_safe = False  # h5py holds a global lock anyway; the base class serialises reads
+    cheap_crop = True
+
+    def __init__(self, path, dataset: str | None = None, axes: str | None = None, ch=None,
+                 z: int | None = None):
+        h5py = require_h5py()
+        self.path = Path(os.fspath(path))
+        self.paths = (str(self.path),)
+        self._file = None
+        self._ds = None
+        try:
+            fh = h5py.File(self.path, "r")
+        except FileNotFoundError:
+            from ..errors import SourceNotFoundError
+
+            raise SourceNotFoundError(f"no such HDF5 file: {str(self.path)!r}") from None
+        except OSError as exc:
+            raise CorruptFileError(f"{str(self.path)!r} cannot be read as HDF5 ({exc}); "
+                                   "is it an HDF5 file, and complete?") from None
+        with fh:
+            ds = find_dataset(fh, dataset, self.path)
+            self.dataset = ds.name
+            where = f"data set {ds.name!r} of {self.path.name}"
+            given = check_axes(axes, ds.shape, where) if axes is not None else None
+            letters, scales, extra = describe_dataset(ds, given)
+            self.layout = Layout.make(letters, ds.shape, ch, z, source=where)
+            self.shape = self.layout.shape
+            if self.shape[0] == 0:
+                raise EmptySequenceError(f"{where} holds no frames (its '{letters[self.layout.t]}' "
+                                         f"axis has length 0)")
+            self.dtype = np.dtype(ds.dtype)
+            self.natural_block = self.layout.natural_block(ds.chunks)
+            lay = self.layout
+            self.axes = [scales[lay.t] or AxisScale(), scales[lay.y] or AxisScale(),
+                         scales[lay.x] or AxisScale()]
+            self.metadata = {
+                "dataset": ds.name, "dims": letters, "chunks": ds.chunks,
+                "compression": ds.compression, "attrs": plain_attrs(ds.attrs),
+            }
+            for key in ("frame_times", "t0"):
+                if extra.get(key) is not None:
+                    self.metadata[key] = extra[key]
+        self.source = f"{self.path}:{self.dataset}"
+
+    def _open(self):
+        if self._ds is None:
+            h5py = require_h5py()
+            self._file = h5py.File(self.path, "r")
+            self._ds = self._file[self.dataset]
+        return self._ds
+
+    def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
+        ds = self._open()
+        fkey, pick = frame_runs(frames)
+        block = self.layout.arrange(ds[self.layout.key(fkey, crop)])
+        return block if pick is None else block[pick]
+
+    def close(self) -> None:
+        fh, self._file, self._ds = self._file, None, None
+        if fh is not None:
+            fh.close()
+
+
+def require_h5py():
+    from .base import require
+
+    return require("h5py", "hdf5")
+
+
+def _list_datasets(fh) -> list[tuple[str, tuple, str]]:
+    """All data sets of a file: (name, shape, dtype)."""
+    h5py = require_h5py()
+    found: list[tuple[str, tuple, str]] = []
+
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset):
+            found.append(("/" + name, tuple(obj.shape), str(obj.dtype)))
+
+    fh.visititems(visit)
+    return found
+
+
+def _describe_list(items) -> str:
+    if not items:
+        return "(none)"
+    shown = [f"{n} {s} {d}" for n, s, d in items[:20]]
+    more = f", ... ({len(items) - 20} more)" if len(items) > 20 else ""
+    return ", ".join(shown) + more
+
+
+def find_dataset(fh, dataset: str | None, path: Path):
+    """The data set named ``dataset``, or the one numeric data set of 3 or more dimensions."""
+    h5py = require_h5py()
+    if dataset is not None:
+        obj = fh.get(str(dataset))
+        if isinstance(obj, h5py.Dataset):
+            return obj
+        everything = _list_datasets(fh)
+        what = "is a group, not a data set" if isinstance(obj, h5py.Group) else "does not exist"
+        raise DatasetError(f"{str(dataset)!r} {what} in {path.name}; the file holds: "
+                           f"{_describe_list(everything)}")
+    everything = _list_datasets(fh)
+    candidates = [(n, s, d) for n, s, d in everything
+                  if len(s) >= 3 and np.dtype(d).kind in "biuf"]
+    if len(candidates) == 1:
+        return fh[candidates[0][0]]
+    if not candidates:
+        raise DatasetError(f"{path.name} holds no numeric data set of 3 or more dimensions to read "
+                           f"as frames; "
+                           f"it holds: {_describe_list(everything)}. Name one with dataset=")
+    raise DatasetError(f"{path.name} holds several data sets that could be frames: "
+                       f"{_describe_list(candidates)}; choose one with dataset='{candidates[0][0]}'")
+
+
+def describe_dataset(ds, given: str | None = None
+                     ) -> tuple[str, list[AxisScale | None], dict[str, Any]]:
+    """Axis letters, a scale per stored axis (or None) and extras (frame times, t0).
+
+    ``given`` is the user's ``axes=`` (already checked); it beats the file's labels.
+    """
+    ndim = len(ds.shape)
+    attrs = ds.attrs
+    what = f"data set {ds.name!r}"
+    scales: list[AxisScale | None] = [None] * ndim
+    extra: dict[str, Any] = {}
+    letters: str | None = given
+    values_of: dict[int, tuple[np.ndarray, str]] = {}  # coordinates along an axis, and their unit
+
+    # 1. our own attributes
+    if "imfun_axes" in attrs and letters is None:
+        text = _text(attrs["imfun_axes"]).lower()
+        if len(text) == ndim and labels_to_axes(list(text)):
+            letters = text
+        else:
+            warnings.warn(f"ignored imfun_axes={text!r} of {what} with shape {ds.shape}",
+                          MetadataWarning, stacklevel=3)
+    if "imfun_scales" in attrs:
+        values = np.asarray(attrs["imfun_scales"], dtype=float).ravel()
+        units = _text_list(attrs["imfun_units"]) if "imfun_units" in attrs else [""] * len(values)
+        if len(values) == ndim and len(units) == ndim:
+            scales = [_scale(v, u, what) for v, u in zip(values, units, strict=True)]
+        else:
+            warnings.warn(f"ignored imfun_scales/imfun_units of {what}: they need {ndim} entries",
+                          MetadataWarning, stacklevel=3)
+
+    # 2. HDF5 dimension labels and attached dimension scales
+    try:
+        dim_labels = [ds.dims[i].label for i in range(ndim)]
+    except Exception:
+        dim_labels = [""] * ndim
+    if letters is None and all(dim_labels):
+        letters = labels_to_axes(dim_labels)
+    for i in range(ndim):
+        try:
+            if len(ds.dims[i]) == 0:
+                continue
+            scale_ds = ds.dims[i][0]
+            if scale_ds.ndim != 1 or scale_ds.shape[0] < 2 or scale_ds.dtype.kind not in "iuf":
+                continue
+            values = np.asarray(scale_ds[()], dtype=float)
+            unit = next((_text(scale_ds.attrs[k]) for k in ("units", "unit") if k in scale_ds.attrs), "")
+        except Exception as exc:  # a broken scale must not stop the reading of the frames
+            warnings.warn(f"ignored dimension scale {i} of {what}: {exc}", MetadataWarning,
+                          stacklevel=3)
+            continue
+        if scales[i] is None:
+            scales[i] = _scale(np.median(np.diff(values)), unit, f"dimension scale {i} of {what}")
+        if len(values) == ds.shape[i]:
+            values_of[i] = (values, unit)
+
+    # 3. ilastik axistags
+    if letters is None and "axistags" in attrs:
+        try:
+            tags = json.loads(_text(attrs["axistags"]))["axes"]
+            letters = labels_to_axes([t["key"] for t in tags]) if len(tags) == ndim else None
+        except (ValueError, KeyError, TypeError):
+            warnings.warn(f"ignored the unreadable axistags of {what}", MetadataWarning, stacklevel=3)
+
+    # 4. NWB image series: data is (frame, x, y[, z]), times in the series group
+    parent = ds.parent
+    nwb_type = _text(parent.attrs.get("neurodata_type", "")) if ds.name.endswith("/data") else ""
+    if nwb_type in _NWB_SERIES:
+        if letters is None and ndim in (3, 4):
+            letters = "txy" if ndim == 3 else "txyz"
+        if scales[0] is None and "starting_time" in parent:
+            rate = parent["starting_time"].attrs.get("rate")
+            if rate is not None and float(rate) > 0:
+                scales[0] = AxisScale(1.0 / float(rate), "s")
+                t0 = float(parent["starting_time"][()])
+                if t0:
+                    extra["t0"] = t0
+        if 0 not in values_of and "timestamps" in parent:
+            values_of[0] = (np.asarray(parent["timestamps"][()], dtype=float), "s")
+
+    labelled = letters is not None
+    letters = letters or default_axes(ds.shape, what)
+    frame_axis = letters.index("t" if "t" in letters else "z")
+
+    # 5. Fiji / ilastik element_size_um: µm per non-channel axis (or per axis); Fiji's
+    # unlabelled 3-D data are z-stacks, so then the frame axis gets a µm step too
+    if "element_size_um" in attrs:
+        sizes = np.asarray(attrs["element_size_um"], dtype=float).ravel()
+        spatial = [i for i, a in enumerate(letters) if a != "c"]
+        if len(sizes) == len(spatial):
+            targets = spatial
+        elif len(sizes) == ndim:
+            targets = list(range(ndim))
+        else:
+            targets = spatial[-len(sizes):] if len(sizes) < len(spatial) else []
+        for i, s in zip(targets, sizes, strict=False):
+            if scales[i] is None and not (labelled and letters[i] in "tc"):
+                scales[i] = _scale(s, "µm", f"element_size_um of {what}")
+
+    if frame_axis in values_of:
+        values, unit = values_of[frame_axis]
+        factor = to_standard(1.0, unit)
+        if factor.unit == "s" and len(values) == ds.shape[frame_axis]:
+            times = values * factor.scale
+            steps = np.diff(times)
+            if len(steps) and not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
+                extra["frame_times"] = times
+            elif times[0] != 0:
+                extra["t0"] = float(times[0])
+    return letters, scales, extra
+
+
+def _sniff(head: bytes) -> bool:
+    return head.startswith(HDF5_SIGNATURE)
+
+
+@register("hdf5", (".h5", ".hdf5", ".hdf", ".he5", ".nwb"), sniff=_sniff, extra="hdf5",
+          description="HDF5 data set (h5py); dataset= names it, axes= says where time is")
+class FSeq_hdf5(FrameSequence):
+    """Frames from a data set of an HDF5 file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The HDF5 file (``.h5``, ``.hdf5``, ``.hdf``, ``.he5``, ``.nwb``).
+    dataset : str or None
+        Path of the data set inside the file (``'group/data'``); may be left
+        out when the file holds one numeric data set of 3 or more dimensions.
+    axes : str or None
+        Stored order, one letter per axis (``'tyx'``, ``'yxt'``, ``'tyxc'``,
+        ``'cyxt'``, ``'zyx'``); by default from the file's labels, else
+        ``'tyx'``/``'tyxc'``.
+    ch : int, str or None
+        Keep this channel (frames become 2-D); None keeps all channels.
+    fns : list of callables
+        The per-frame pipeline.
+    meta : dict or None
+        Metadata overriding what the file says (e.g. ``{'axes': [...]}``).
+    z : int or None
+        The z plane to read when the data set has both t and z (default 0).
+
+    Examples
+    --------
+    >>> import h5py, numpy as np, tempfile, os
+    >>> name = os.path.join(tempfile.mkdtemp(), 'rec.h5')
+    >>> with h5py.File(name, 'w') as f:
+    ...     ds = f.create_dataset('scan/data', data=np.zeros((16, 8, 10), 'u2'))
+    ...     ds.attrs['imfun_axes'] = 'yxt'
+    ...     ds.attrs['imfun_scales'] = [0.5, 0.5, 0.1]
+    ...     ds.attrs['imfun_units'] = ['um', 'um', 's']
+    >>> with FSeq_hdf5(name) as fs:
+    ...     len(fs), fs.frame_shape, fs.meta['axes'][0]
+    (10, (16, 8), AxisScale(scale=0.1, unit='s'))
+    """
+
+    def __init__(self, path, dataset: str | None = None, axes: str | None = None, ch=None,
+                 fns=None, meta: dict | None = None, z: int | None = None):
+        super().__init__(HDF5Reader(path, dataset, axes, ch, z), fns=fns, meta=meta)
+
+
+__all__ = ["FSeq_hdf5", "HDF5Reader", "Layout", "channel_index", "check_axes", "default_axes",
+           "label_letter", "labels_to_axes"]
