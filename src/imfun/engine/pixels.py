@@ -115,12 +115,12 @@ class PixelTiles:
 
 
 def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
-    """Apply ``fn(vector) -> scalar`` to every pixel's time vector."""
+    """Apply ``fn(vector) -> scalar`` to every pixel's float64 time vector."""
     tiles = PixelTiles(seq, fslice, crop, budget)
     vectorised = accepts_axis(fn)
     out = None
     for rows, cols in tiles.tiles():
-        tile = tiles.read(rows, cols)
+        tile = tiles.read(rows, cols).astype(np.float64, copy=False)  # as the reference's as3darray
         res = np.asarray(fn(tile, axis=0)) if vectorised else np.apply_along_axis(fn, 0, tile)
         if res.shape != tile.shape[1:]:
             raise ShapeMismatchError(
@@ -166,14 +166,16 @@ def pix_iter(seq, pmask, fslice, rand: bool, crop, dtype, budget: int):
 
 def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fslice, crop,
                  dtype, budget: int) -> np.ndarray:
-    """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``."""
+    """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``.
+
+    ``v`` is given as ``dtype`` (float64 by default, as ``pix_iter`` yields it)."""
     tiles = PixelTiles(seq, fslice, crop, budget)
     mask = _check_pmask(pmask, tiles.frame_shape)
     n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
     out = None
     with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
         for rows, cols in tiles.tiles():
-            tile = tiles.read(rows, cols)
+            tile = tiles.read(rows, cols).astype(dtype or np.float64, copy=False)
             h, w = tile.shape[1], tile.shape[2]
             if vectorized:
                 flat = tile.reshape(tile.shape[0], -1)
@@ -194,7 +196,7 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
             if mask is not None:
                 res = np.where(mask[rows, cols].reshape(1, h, w, *([1] * (res.ndim - 3))), res, 0)
             if out is None:
-                out = result_array((res.shape[0], *tiles.frame_shape), dtype or res.dtype)
+                out = result_array((res.shape[0], *tiles.frame_shape), res.dtype)
             elif res.shape[0] != out.shape[0]:
                 raise ShapeMismatchError("pw_transform: pwfn returned vectors of different lengths")
             out[:, rows, cols] = res

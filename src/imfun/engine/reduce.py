@@ -161,7 +161,7 @@ def _lerp(a, b, t):
     # numpy's own interpolation formula, so results equal np.percentile bit for bit
     diff_b_a = b - a
     out = np.add(a, diff_b_a * t)
-    np.subtract(b, diff_b_a * (1 - t), out=out, where=t >= 0.5, casting="unsafe",
+    np.subtract(b, diff_b_a * (1 - t), out=out, where=np.asarray(t >= 0.5), casting="unsafe",
                 dtype=type(out.dtype))
     return out
 
@@ -169,12 +169,14 @@ def _lerp(a, b, t):
 def _percentiles_from_ranks(select: Callable[[np.ndarray], np.ndarray], n: int,
                             p: np.ndarray) -> np.ndarray:
     q = np.true_divide(p, 100).ravel()
-    virtual = n * q + (1 + q * (1 - 1 - 1)) - 1
+    virtual = (n - 1) * q  # numpy's "linear" method
     prev = np.floor(virtual).astype(np.intp)
     nxt = prev + 1
     prev = np.clip(np.where(virtual >= n - 1, n - 1, prev), 0, n - 1)
     nxt = np.clip(np.where(virtual >= n - 1, n - 1, nxt), 0, n - 1)
     gamma = np.asanyarray(virtual - np.floor(virtual))
+    if p.ndim == 0:  # numpy treats a scalar q as a weak Python float: float32 data stays float32
+        gamma = float(gamma[0])
     wanted = np.unique(np.concatenate([prev, nxt]))
     vals = dict(zip(wanted.tolist(), select(wanted), strict=True))
     a = np.array([vals[i] for i in prev.tolist()])
@@ -220,7 +222,8 @@ def percentile(make_blocks: Callable[[], Blocks], p: np.ndarray, colour: bool, b
         if has_nan[c]:
             results.append(np.full(p.shape, np.nan))
         elif collected is not None:
-            results.append(np.percentile(np.concatenate([v.ravel() for v in collected[c]]), p))
+            q = p.item() if p.ndim == 0 else p  # a Python float, as numpy treats a scalar q
+            results.append(np.percentile(np.concatenate([v.ravel() for v in collected[c]]), q))
         else:
             gen = channel_values(c)
             results.append(_percentiles_from_ranks(lambda r, g=gen: _select(g, r, dtype), n_total, p))

@@ -521,7 +521,8 @@ class FrameSequence(ExportMixin):
         verbose : bool
             Show a progress bar while going through the pixels.
         **kwargs
-            ``pmask``, ``fslice``, ``crop``, ``dtype``, ``budget`` as for :meth:`pix_iter`;
+            ``pmask``, ``fslice``, ``crop``, ``dtype`` (of the vectors given to
+            ``pwfn``, float64 by default), ``budget`` as for :meth:`pix_iter`;
             pixels outside ``pmask`` are 0 in the result.
 
         Returns
