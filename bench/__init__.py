@@ -1,0 +1,1 @@
+"""Benchmarks of imfun against bare numpy (and PIMS, dask-image): ``make bench``."""

@@ -1,0 +1,424 @@
+"""``make bench``: imfun against bare numpy on ``tifffile.memmap`` of the same TIFF file.
+
+Run ``python -m bench.run --help``.  The data (a synthetic two-photon movie,
+``--frames`` × ``--size`` × ``--size`` uint16) is written once to
+``bench-output/`` and reused.  Each case and contender runs in a fresh
+process: it opens its handle, then runs the method twice; the second (warm,
+page cache filled) run is reported, and the peak anonymous memory
+(``RssAnon``, sampled by this process every few ms over both runs, minus the
+level after imports and opening) is taken as its memory.  ``--no-subprocess``
+runs everything here instead (faster, no memory numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import inspect
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import memory
+from .cases import CASES, CASES_BY_KEY, IMPLS, OPENERS, Case, Data, close_handle, compare, digest
+
+ROOT = Path(__file__).resolve().parents[1]
+MIB = 1024**2
+QUICK = (200, 256)
+
+
+# -- the data ----------------------------------------------------------------------
+
+def ensure_data(out: Path, frames: int, size: int, quiet: bool = False) -> Path:
+    """The synthetic movie ``synth_<frames>x<size>x<size>.tif`` in ``out``, made if missing."""
+    import tifffile
+
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"synth_{frames}x{size}x{size}.tif"
+    if path.exists():
+        try:
+            with tifffile.TiffFile(path) as tf:
+                if tf.series[0].shape == (frames, size, size) and tf.series[0].dtype == np.uint16:
+                    return path
+        except Exception:  # a broken file from an interrupted run: make it again
+            pass
+        path.unlink()
+    from imfun.synthdata import two_photon_tiff
+
+    if not quiet:
+        print(f"writing {path} ({frames * size * size * 2 / MIB:.0f} MiB) ...", flush=True)
+    tmp = path.with_suffix(".tmp.tif")
+    sm = two_photon_tiff(tmp, frames, (size, size), progress_bar=not quiet)
+    del sm
+    os.replace(tmp, path)
+    return path
+
+
+# -- running one case with one contender ------------------------------------------------
+
+@dataclass
+class Outcome:
+    times: list[float] = field(default_factory=list)
+    peak: int | None = None          # bytes of anonymous memory above the baseline
+    digest: dict | None = None
+    error: str | None = None
+    skipped: bool = False            # the contender declined (e.g. too large for memory)
+
+    @property
+    def time(self) -> float | None:
+        return self.times[-1] if self.times and not self.error and not self.skipped else None
+
+
+def _timed_runs(case: Case, impl: str, handle, data: Data, repeat: int):
+    fn = case.impls[impl]
+    times, result = [], None
+    for _ in range(repeat):
+        result = None  # free the previous run's result before the next
+        t0 = time.perf_counter()
+        result = fn(handle, data)
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def run_in_process(case: Case, impl: str, data: Data, repeat: int) -> Outcome:
+    handle = None
+    try:
+        handle = OPENERS[impl](data)
+        times, result = _timed_runs(case, impl, handle, data, repeat)
+        if result is None:
+            return Outcome(times, skipped=True)
+        return Outcome(times, digest=digest(result))
+    except Exception as exc:
+        return Outcome(error=f"{type(exc).__name__}: {exc}")
+    finally:
+        if handle is not None:
+            close_handle(handle)
+
+
+def run_in_subprocess(case: Case, impl: str, data_args: dict, repeat: int, res_dir: Path,
+                      timeout: float | None) -> Outcome:
+    """Run in a fresh interpreter and sample its anonymous memory from here."""
+    res = res_dir / f"{case.key}_{impl}.npz"
+    res.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "bench.run", "--child", f"{case.key}:{impl}",
+           "--data-json", json.dumps(data_args), "--repeat", str(repeat), "--result", str(res)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    lines: list[str] = []
+    try:
+        ready = proc.stdout.readline().strip()
+        if ready != "READY":
+            proc.wait(timeout=30)
+            rest = proc.stdout.read()
+            return Outcome(error=_child_error(ready + rest))
+        base = memory.rss_anon(proc.pid)
+        peak = base
+        proc.stdin.write("GO\n")
+        proc.stdin.flush()
+        timing_done = threading.Event()
+
+        def reader():
+            for line in proc.stdout:
+                lines.append(line)
+                if line.startswith("TIMED"):
+                    timing_done.set()
+            timing_done.set()
+
+        t = threading.Thread(target=reader, daemon=True)
+        t.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not timing_done.is_set():
+            m = memory.rss_anon(proc.pid)
+            if m is not None and peak is not None:
+                peak = max(peak, m)
+            if deadline is not None and time.monotonic() > deadline:
+                proc.kill()
+                return Outcome(error=f"timed out after {timeout:g} s")
+            time.sleep(0.003)
+        proc.wait()
+        t.join()
+    finally:
+        for stream in (proc.stdin, proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result = _child_error("".join(lines))
+    info = next((json.loads(line) for line in reversed(lines) if line.startswith("{")), None)
+    if info is None:
+        return Outcome(error=result)
+    if info.get("error"):
+        return Outcome(error=info["error"])
+    out = Outcome(info["times"], skipped=info.get("skipped", False))
+    out.peak = None if base is None or peak is None else peak - base
+    if res.exists():
+        with np.load(res, allow_pickle=False) as z:
+            out.digest = {k: z[k] for k in z.files}
+        res.unlink()
+    return out
+
+
+def _child_error(text: str) -> str:
+    text = text.strip().splitlines()
+    return text[-1] if text else "the child process failed without a message"
+
+
+def child_main(spec: str, data_args: dict, repeat: int, result_path: str) -> int:
+    """The child side of :func:`run_in_subprocess` (also reports its own errors)."""
+    key, impl = spec.split(":")
+    case = CASES_BY_KEY[key]
+    try:
+        data = Data.make(**data_args)
+        handle = OPENERS[impl](data)
+    except Exception as exc:
+        print(json.dumps({"error": f"open: {type(exc).__name__}: {exc}"}), flush=True)
+        return 0
+    print("READY", flush=True)
+    sys.stdin.readline()
+    try:
+        times, result = _timed_runs(case, impl, handle, data, repeat)
+    except Exception as exc:
+        print("TIMED", flush=True)
+        print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+        return 0
+    print("TIMED", flush=True)
+    d = digest(result)
+    if d is not None:
+        np.savez(result_path, **d)
+    close_handle(handle)
+    print(json.dumps({"times": times, "skipped": d is None}), flush=True)
+    return 0
+
+
+# -- the table ---------------------------------------------------------------------
+
+def _fmt_t(o: Outcome | None) -> str:
+    if o is None:
+        return ""
+    if o.error:
+        return "err"
+    if o.skipped:
+        return "skip"
+    return f"{o.time:.3f}"
+
+
+def _fmt_mib(o: Outcome | None) -> str:
+    return "" if o is None or o.peak is None or o.error else f"{o.peak / MIB:.0f}"
+
+
+def build_rows(results: dict[str, dict[str, Outcome]], budget: int) -> list[dict]:
+    rows = []
+    for case in CASES:
+        if case.key not in results:
+            continue
+        r = results[case.key]
+        ours, ref = r.get("ours"), r.get("numpy")
+        ratio = ours.time / ref.time if ours and ref and ours.time and ref.time else None
+        check = compare(ref.digest, ours.digest, case.rtol) if ours and ref else "-"
+        alt = r.get("alt")
+        alt_check = compare(alt.digest, ours.digest, case.rtol) if ours and alt and alt.digest else "-"
+        fails = []
+        if ratio is None or (case.target is not None and ratio > case.target):
+            fails.append("time")
+        if (case.exact and check != "exact") or check.startswith("DIFF"):
+            fails.append("result")
+        if case.exact and alt_check not in ("-", "exact"):
+            fails.append("result")
+        if case.mem_target and ours and ours.peak is not None and ours.peak > budget + 100 * MIB:
+            fails.append("memory")
+        rows.append({
+            "case": case.key, "what": case.title,
+            "ours": ours.time if ours else None, "numpy": ref.time if ref else None,
+            "ratio": ratio, "target": case.target_text,
+            "ok": "ok" if not fails else "NO:" + ",".join(dict.fromkeys(fails)),
+            "ours_mib": ours.peak / MIB if ours and ours.peak is not None else None,
+            "numpy_mib": ref.peak / MIB if ref and ref.peak is not None else None,
+            "check": check,
+            "alt": alt.time if alt else None, "alt_text": case.alt_text, "alt_check": alt_check,
+            "pims": r["pims"].time if "pims" in r else None,
+            "dask": r["dask"].time if "dask" in r else None,
+            "errors": {k: o.error for k, o in r.items() if o.error},
+            "_cells": {
+                "ours": _fmt_t(ours), "numpy": _fmt_t(ref), "alt": _fmt_t(alt),
+                "pims": _fmt_t(r.get("pims")), "dask": _fmt_t(r.get("dask")),
+                "ours_mib": _fmt_mib(ours), "numpy_mib": _fmt_mib(ref)},
+        })
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ["case", "what", "ours s", "numpy s", "ratio", "target", "ok", "ours MiB", "numpy MiB",
+            "vs numpy", "alt numpy s", "vs alt", "pims s", "dask s"]
+    body = []
+    for row in rows:
+        c = row["_cells"]
+        alt = f"{c['alt']} ({row['alt_text']})" if c["alt"] else ""
+        body.append([row["case"], row["what"], c["ours"], c["numpy"],
+                     f"{row['ratio']:.2f}" if row["ratio"] is not None else "-", row["target"],
+                     row["ok"], c["ours_mib"], c["numpy_mib"], row["check"], alt,
+                     row["alt_check"] if c["alt"] else "", c["pims"], c["dask"]])
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    right = {2, 3, 4, 7, 8, 12, 13}
+
+    def line(cells):
+        return "  ".join(str(x).rjust(w) if i in right else str(x).ljust(w)
+                         for i, (x, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    out = [line(head), line(["-" * w for w in widths])]
+    out += [line(b) for b in body]
+    return "\n".join(out)
+
+
+NOTES = """\
+Times are seconds of the second (warm) run of two in the same process: the page cache holds the file.
+ratio = ours / numpy.  numpy works on tifffile.memmap of the same file.  "vs numpy": our result
+compared with numpy's (exact = bit-equal; close = within float rounding).  MiB: peak anonymous
+memory (RssAnon, file-backed memmap pages excluded) above the level after imports and opening,
+sampled every ~3 ms from outside the process; the memory target (budget + 100 MiB) applies to
+T2-T7, whose outputs are small.
+T4: numpy = two passes over chunks of 100 frames; alt = mm.std(axis=0) (float64 copies of all data).
+T7: numpy = exact percentiles from np.bincount over chunks of 100 frames; alt = np.percentile(mm);
+    dask = da.percentile (approximate).
+T8: the 200 indices are sorted.  T9: numpy works in float32 on the whole array, ours in float64.
+PIMS: pims.open(tif), frames read one by one.  dask-image: imread(tif, nframes=100), dask reductions."""
+
+
+# -- the export benchmark from bench/export_bench.py (written by another helper) ----------------
+
+def run_export_bench(path: Path, out: Path, quick: bool) -> None:
+    try:
+        from . import export_bench
+    except ImportError as exc:
+        if getattr(exc, "name", "") in ("bench.export_bench", "export_bench"):
+            print("\nT11 (export): bench/export_bench.py is not there yet; skipped.")
+            return
+        raise
+    fn = next((getattr(export_bench, n) for n in ("t11", "run_t11", "bench_t11", "run", "main")
+               if callable(getattr(export_bench, n, None))), None)
+    if fn is None:
+        print("\nT11 (export): bench/export_bench.py has no t11/run function; skipped.")
+        return
+    offered = {"path": path, "data_path": path, "tif": path, "out": out, "out_dir": out,
+               "quick": quick}
+    params = inspect.signature(fn).parameters
+    kwargs = {k: v for k, v in offered.items() if k in params}
+    print("\nT11 (export):", flush=True)
+    result = fn(**kwargs)
+    if result is not None:
+        print(result if isinstance(result, str) else json.dumps(result, indent=1, default=str))
+
+
+# -- main --------------------------------------------------------------------------
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--frames", type=int, default=2000, help="frames in the data (default 2000)")
+    p.add_argument("--size", type=int, default=512, help="rows and columns of a frame (default 512)")
+    p.add_argument("--quick", action="store_true",
+                   help=f"a smoke run on {QUICK[0]}x{QUICK[1]}x{QUICK[1]} (unless --frames/--size are given)")
+    p.add_argument("--out", default="bench-output", help="folder for the data and results")
+    p.add_argument("--cases", default="", help="comma-separated cases to run, e.g. T2,T7 (default all)")
+    p.add_argument("--impls", default=",".join(IMPLS), help=f"contenders (default {','.join(IMPLS)})")
+    p.add_argument("--repeat", type=int, default=2, help="runs per case; the last is reported (default 2)")
+    p.add_argument("--budget", default=None, help="imfun memory budget, e.g. '256 MiB' (default: config)")
+    p.add_argument("--no-subprocess", action="store_true",
+                   help="run everything in this process (faster; no memory numbers)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed per case and contender")
+    p.add_argument("--skip-export", action="store_true", help="do not run T11 (bench/export_bench.py)")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--data-json", help=argparse.SUPPRESS)
+    p.add_argument("--result", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.quick:
+        given = set(a.split("=")[0] for a in (argv or []))
+        if "--frames" not in given:
+            args.frames = QUICK[0]
+        if "--size" not in given:
+            args.size = QUICK[1]
+    return args
+
+
+def main(argv=None) -> dict:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.child:
+        return child_main(args.child, json.loads(args.data_json), args.repeat, args.result)
+
+    import tifffile
+
+    from imfun import config
+
+    if args.budget:
+        config.set_budget(args.budget)
+    budget = config.get_budget()
+    out = Path(args.out)
+    path = ensure_data(out, args.frames, args.size)
+    with tifffile.TiffFile(path) as tf:
+        shape, dtype = tf.series[0].shape, tf.series[0].dtype
+    data_args = {"path": str(path.resolve()), "shape": list(shape), "dtype": str(dtype), "budget": budget}
+    data = Data.make(**data_args)
+    cases = [CASES_BY_KEY[k.strip().upper()] for k in args.cases.split(",") if k.strip()] or CASES
+    wanted = [i.strip() for i in args.impls.split(",") if i.strip()]
+    have = {"pims": importlib.util.find_spec("pims") is not None,
+            "dask": importlib.util.find_spec("dask_image") is not None}
+    subproc = not args.no_subprocess and memory.available()
+
+    fs = OPENERS["ours"](data)
+    opened_as = f"{type(fs).__name__} ({fs.reader.source})"
+    close_handle(fs)
+    print(f"data: {path} — {shape[0]} frames of {shape[1]}x{shape[2]} {dtype} "
+          f"({data.nbytes / MIB:.0f} MiB); ours opened as {opened_as}; budget {budget / MIB:.0f} MiB")
+    print(f"mode: {'a fresh process per case and contender' if subproc else 'in this process'}; "
+          f"{args.repeat} runs each, the last (warm) one reported", flush=True)
+
+    res_dir = out / "results-tmp"
+    res_dir.mkdir(exist_ok=True)
+    results: dict[str, dict[str, Outcome]] = {}
+    for case in cases:
+        results[case.key] = {}
+        for impl in IMPLS:
+            if impl not in case.impls or impl not in wanted or not have.get(impl, True):
+                continue
+            print(f"  {case.key} {case.title:<20} {impl:<6}", end=" ", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            if subproc:
+                o = run_in_subprocess(case, impl, data_args, args.repeat, res_dir, args.timeout)
+            else:
+                o = run_in_process(case, impl, data, args.repeat)
+            results[case.key][impl] = o
+            print(f"{o.error or _fmt_t(o)} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+    with contextlib.suppress(OSError):
+        res_dir.rmdir()
+
+    rows = build_rows(results, budget)
+    print()
+    print(format_table(rows))
+    print()
+    print(NOTES)
+    for row in rows:
+        for impl, err in row["errors"].items():
+            print(f"error {row['case']} {impl}: {err}")
+    report = {"data": str(path), "shape": list(shape), "dtype": str(dtype), "budget": budget,
+              "opened_as": opened_as, "subprocess": subproc,
+              "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows]}
+    (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
+    print(f"\nresults: {out / 'results.json'}")
+    if not args.skip_export:
+        run_export_bench(path, out, args.quick)
+    return report
+
+
+if __name__ == "__main__":
+    r = main()
+    sys.exit(0 if isinstance(r, dict) or not r else int(r))
