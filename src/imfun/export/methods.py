@@ -1,5 +1,258 @@
-"""Export methods of ``FrameSequence`` (images, movies, writers), mixed into the class."""
+"""Export methods of ``FrameSequence`` (images, movies, writers), mixed into the class.
+
+The methods are thin: the work is done in :mod:`imfun.export.images`,
+:mod:`imfun.export.movie` and :mod:`imfun.export.writers`, which read through
+``iter_blocks`` and write through :mod:`imfun.export.atomic`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class ExportMixin:
     """Methods that write a sequence out; they read through ``iter_blocks``."""
+
+    # -- images and movies ------------------------------------------------------
+    def export_img(self, path, base="fseq-export-", figsize=(4, 4), start=0, stop=None,
+                   show_title=True, format=".png", vmin=None, vmax=None, **kwargs) -> list[str]:
+        """Export frames as images by drawing them with matplotlib's ``imshow``.
+
+        Parameters
+        ----------
+        path : str or path
+            Directory where to save images to; created if it does not exist.
+        base : str
+            A prefix for the created file names (``<base><frame number>.<format>``).
+        figsize : tuple
+            Size of the figures in inches.
+        start, stop : int or None
+            Export frames ``start`` to ``stop`` (exclusive; None is the end).
+        show_title : bool
+            Show the frame number and its time (in the frame axis' unit) over the frame.
+        format : str
+            ``png``, ``svg``, ``eps``, ``pdf``, ``bmp`` or ``tif`` (with or without the dot).
+        vmin, vmax : float or None
+            Display range; None uses the global minimum / maximum of the sequence.
+        **kwargs
+            Passed to ``imshow`` (``cmap`` defaults to ``'gray'``); also
+            ``overwrite=True`` to replace existing files and ``dpi`` (default 100).
+
+        Returns
+        -------
+        list of str
+            The names of the created files.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile
+        >>> from imfun.fseq import FSeq_arr
+        >>> fs = FSeq_arr(np.random.rand(3, 8, 8))
+        >>> names = fs.export_img(tempfile.mkdtemp(), format="png")
+        >>> [n[-19:] for n in names]
+        ['fseq-export-000.png', 'fseq-export-001.png', 'fseq-export-002.png']
+        """
+        from .images import export_img
+
+        return export_img(self, path, base, figsize, start, stop, show_title, format, vmin, vmax,
+                          **kwargs)
+
+    def export_movie_anim(self, video_name, fps=None, start=0, stop=None, show_title=True,
+                          fig_size=(4, 4), bitrate=-1, writer="avconv", codec=None, frame_on=False,
+                          marker_idx=None, vmin=None, vmax=None, **kwargs) -> Path:
+        """Create a movie from the frame sequence with ffmpeg.
+
+        The ffmpeg binary of the ``imageio-ffmpeg`` wheel is used; the legacy
+        ``writer`` names (``'avconv'``, ``'ffmpeg'``, ``'mencoder'``) all mean it.
+        Frames are coloured through a colormap table and piped to the encoder;
+        a matplotlib figure is drawn per frame only when ``frame_on=True`` or
+        extra ``imshow`` keywords are given.
+
+        Parameters
+        ----------
+        video_name : str or path
+            The movie file; ``.mp4`` is added when there is no extension.
+        fps : float or None
+            Frames per second; None is ``10 / self.meta['axes'][0][0]``.
+        start, stop : int or None
+            The frames to include.
+        show_title : bool
+            Show the frame number and time above the frame.
+        fig_size : tuple
+            Size in inches (at ``dpi=100``): sets the figure, or the integer zoom of small frames.
+        bitrate : int
+            kbit/s; -1 uses ``quality`` instead.
+        writer : str
+            Accepted for compatibility; ffmpeg is always used.
+        codec : str or None
+            ffmpeg codec (default H.264 for mp4/mov/mkv/avi).
+        frame_on : bool
+            Draw the axes frame (matplotlib path).
+        marker_idx : array_like or None
+            Frame indices on which a red dot is shown (e.g. stimulation).
+        vmin, vmax : float or None
+            Display range; None uses the global range of the sequence.
+        **kwargs
+            ``cmap`` (default ``'gray'``), ``quality`` (1..10, default 8; 10 is
+            lossless), ``zoom``, ``dpi``, ``overwrite``; anything else goes to ``imshow``.
+
+        Returns
+        -------
+        pathlib.Path
+            The movie written.
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from imfun.fseq import FSeq_arr
+        >>> fs = FSeq_arr(np.random.rand(10, 16, 16), meta={'axes': [(0.1, 's')]})
+        >>> fs.export_movie_anim(os.path.join(tempfile.mkdtemp(), "movie"), fps=5).suffix
+        '.mp4'
+        """
+        from .movie import export_movie_anim
+
+        return export_movie_anim(self, video_name, fps, start, stop, show_title, fig_size, bitrate,
+                                 writer, codec, frame_on, marker_idx, vmin, vmax, **kwargs)
+
+    # -- writers -------------------------------------------------------------------
+    def to_tiff(self, path, *, imagej=True, ome=False, compression=None, overwrite=False,
+                fslice=None, crop=None, budget=None, dtype=None, bigtiff=None) -> Path:
+        """Write the frames to a multi-page TIFF, streaming block by block.
+
+        Parameters
+        ----------
+        path : str or path
+            The TIFF file.
+        imagej : bool
+            Write an ImageJ hyperstack (uint8, uint16, int16 or float32) carrying
+            the pixel size (resolution in pixels per µm, unit ``um``) and the
+            frame interval (``finterval``) — or ``spacing`` for a z-stack.
+        ome : bool
+            Write an OME-TIFF instead, with ``PhysicalSizeX/Y`` and ``TimeIncrement``.
+        compression : str or None
+            e.g. ``'zlib'``.
+        overwrite : bool
+            Replace an existing file.
+        fslice, crop :
+            Which frames and which part of each frame, as for :meth:`iter_blocks`.
+        budget : int or str or None
+            Memory budget of the blocks (default: the global one).
+        dtype : numpy dtype or None
+            Convert the frames to this type.
+        bigtiff : bool or None
+            None writes BigTIFF when the data exceed 4 GB.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written (written under a temporary name and renamed at the end).
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, tifffile
+        >>> from imfun.fseq import FSeq_arr
+        >>> fs = FSeq_arr(np.zeros((4, 8, 8), np.uint16))
+        >>> p = fs.to_tiff(os.path.join(tempfile.mkdtemp(), "a.tif"))
+        >>> tifffile.imread(p).shape
+        (4, 8, 8)
+        """
+        from .writers import to_tiff
+
+        return to_tiff(self, path, imagej=imagej, ome=ome, compression=compression,
+                       overwrite=overwrite, fslice=fslice, crop=crop, budget=budget, dtype=dtype,
+                       bigtiff=bigtiff)
+
+    def to_hdf5(self, path, dataset="data", *, compression=None, compression_opts=None, chunks=True,
+                overwrite=False, fslice=None, crop=None, budget=None, dtype=None) -> Path:
+        """Write the frames to a chunked HDF5 data set, streaming block by block.
+
+        The data set carries the attributes ``imfun_axes`` (``'tyx'`` or
+        ``'tyxc'``), ``imfun_scales`` (``[dt, dy, dx]``), ``imfun_units``
+        (e.g. ``['s', 'µm', 'µm']``) and, for Fiji, ``element_size_um``.
+
+        Parameters
+        ----------
+        path : str or path
+            The HDF5 file.
+        dataset : str
+            Name of the data set.
+        compression : None, 'gzip' or 'lzf'
+            HDF5 filter (``compression_opts`` is the gzip level).
+        chunks : True, None or tuple
+            True chooses chunks of whole frames (about 4 MB).
+        overwrite, fslice, crop, budget, dtype :
+            As for :meth:`to_tiff`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, h5py
+        >>> from imfun.fseq import FSeq_arr
+        >>> fs = FSeq_arr(np.zeros((4, 8, 8)), meta={'axes': [(0.5, 's'), (0.2, 'um'), (0.2, 'um')]})
+        >>> p = fs.to_hdf5(os.path.join(tempfile.mkdtemp(), "a.h5"))
+        >>> with h5py.File(p) as f: print(f['data'].attrs['imfun_axes'])
+        tyx
+        """
+        from .writers import to_hdf5
+
+        return to_hdf5(self, path, dataset, compression=compression, compression_opts=compression_opts,
+                       chunks=chunks, overwrite=overwrite, fslice=fslice, crop=crop, budget=budget,
+                       dtype=dtype)
+
+    def to_zarr(self, path, *, overwrite=False, chunks=None, compressors="auto", fslice=None, crop=None,
+                budget=None, dtype=None) -> Path:
+        """Write the frames as an OME-Zarr image (NGFF 0.4), streaming block by block.
+
+        The store is a group whose ``multiscales`` attribute names the axes
+        (``t``, [``c``,] ``y``, ``x``, with types and units ``second`` /
+        ``micrometer``) and their scales; the frames are the array ``'0'``
+        (colour frames stored as ``(t, c, y, x)`` as NGFF requires).
+
+        Parameters
+        ----------
+        path : str or path
+            The store folder (e.g. ``'movie.ome.zarr'``).
+        chunks : tuple or None
+            None chooses chunks of whole frames (about 4 MB).
+        compressors : 'auto', None or zarr codecs
+            Passed to ``zarr.create_array``.
+        overwrite, fslice, crop, budget, dtype :
+            As for :meth:`to_tiff`.
+
+        Returns
+        -------
+        pathlib.Path
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os, zarr
+        >>> from imfun.fseq import FSeq_arr
+        >>> p = FSeq_arr(np.zeros((4, 8, 8))).to_zarr(os.path.join(tempfile.mkdtemp(), "a.zarr"))
+        >>> zarr.open_group(p, mode="r")["0"].shape
+        (4, 8, 8)
+        """
+        from .writers import to_zarr
+
+        return to_zarr(self, path, overwrite=overwrite, chunks=chunks, compressors=compressors,
+                       fslice=fslice, crop=crop, budget=budget, dtype=dtype)
+
+    def to_npy(self, path, *, overwrite=False, fslice=None, crop=None, budget=None, dtype=None) -> Path:
+        """Write the frames to a ``.npy`` file, filled block by block through a memory map.
+
+        The file holds no axes (NPY has no place for them).
+
+        Examples
+        --------
+        >>> import numpy as np, tempfile, os
+        >>> from imfun.fseq import FSeq_arr
+        >>> p = FSeq_arr(np.ones((4, 8, 8))).to_npy(os.path.join(tempfile.mkdtemp(), "a.npy"))
+        >>> np.load(p).sum()
+        np.float64(256.0)
+        """
+        from .writers import to_npy
+
+        return to_npy(self, path, overwrite=overwrite, fslice=fslice, crop=crop, budget=budget,
+                      dtype=dtype)

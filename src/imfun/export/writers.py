@@ -1,0 +1,322 @@
+"""Writers: a frame sequence to TIFF (ImageJ or OME), HDF5, OME-Zarr and NPY.
+
+Each writer streams the sequence block by block through
+``fs.iter_blocks(fslice, crop, budget=budget)`` (so the pipeline is applied and
+memory stays near the engine's budget), writes under a temporary name with
+:func:`imfun.export.atomic.atomic_target`, and carries the physical axes
+(``meta['axes']``, converted to seconds and micrometres) into the format's own
+metadata.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..axes import AxisScale, to_standard
+from ..errors import InvalidArgumentError, UnknownArgumentError
+from ..readers.base import require
+from .atomic import atomic_target
+
+if TYPE_CHECKING:
+    from ..fseq.sequence import FrameSequence
+
+# tifffile switches to BigTIFF above this size (4 GiB minus room for the metadata)
+BIGTIFF_THRESHOLD = 2**32 - 2**25
+
+# units as NGFF (OME-Zarr 0.4) spells them
+_NGFF_UNITS = {"s": "second", "ms": "millisecond", "µs": "microsecond", "ns": "nanosecond",
+               "min": "minute", "h": "hour", "µm": "micrometer", "nm": "nanometer",
+               "mm": "millimeter", "cm": "centimeter", "m": "meter", "Å": "angstrom"}
+_TIME_UNITS = {"s", "ms", "µs", "ns", "min", "h"}
+_LENGTH_UNITS = {"µm", "nm", "mm", "cm", "m", "pm", "Å"}
+_IMAGEJ_DTYPES = {np.dtype(t) for t in ("uint8", "uint16", "int16", "float32")}
+
+
+# -- shared helpers ---------------------------------------------------------------
+class Plan:
+    """What a writer needs to know before writing: selection, shape, dtype, axes."""
+
+    def __init__(self, fs: FrameSequence, fslice, crop, budget, dtype):
+        from ..fseq.selection import fslice_positions, normalize_crop
+
+        self.fs = fs
+        self.fslice, self.budget = fslice, budget
+        self.crop = normalize_crop(crop, fs.frame_shape)
+        self.n = len(fslice_positions(fslice, len(fs)))
+        self.frame_shape = tuple(fs.shape(self.crop))
+        self.dtype = np.dtype(dtype) if dtype is not None else np.dtype(fs.dtype)
+        if self.dtype.hasobject:
+            raise InvalidArgumentError(f"cannot write frames of dtype {self.dtype}")
+        self.dtype_arg = None if dtype is None else self.dtype
+        self.shape = (self.n, *self.frame_shape)
+        self.colour = len(self.frame_shape) == 3
+        self.nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
+        ax = fs.meta["axes"]
+        # the frame axis keeps the step between the selected frames
+        step = _fslice_step(fslice)
+        t = to_standard(ax[0].scale * step, ax[0].unit)
+        self.axes = [t, to_standard(*ax[1]), to_standard(*ax[2])]
+
+    @property
+    def frame_is_space(self) -> bool:
+        """Whether the frame axis is a length (a z-stack) rather than time."""
+        return self.axes[0].unit in _LENGTH_UNITS
+
+    def blocks(self, desc: str) -> Iterator[tuple[int, np.ndarray]]:
+        for start, block in self.fs.iter_blocks(self.fslice, self.crop, dtype=self.dtype_arg,
+                                                budget=self.budget, desc=desc):
+            if block.dtype != self.dtype:
+                block = block.astype(self.dtype)
+            yield start, block
+
+    def frames(self, desc: str, transpose=None) -> Iterator[np.ndarray]:
+        """Frames one by one (native byte order, C-contiguous), read in blocks."""
+        for _, block in self.blocks(desc):
+            if transpose is not None:
+                block = block.transpose(transpose)
+            for frame in block:
+                yield np.ascontiguousarray(frame)
+
+
+def _fslice_step(fslice) -> int:
+    if isinstance(fslice, slice):
+        return abs(fslice.step or 1)
+    if isinstance(fslice, tuple | list) and len(fslice) == 3 and fslice[2]:
+        return abs(int(fslice[2]))
+    return 1
+
+
+def rechunk(blocks: Iterator[tuple[int, np.ndarray]], chunk: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Regroup blocks so each one starts on a multiple of ``chunk`` frames and holds whole chunks.
+
+    Chunked stores then never re-read and re-write a chunk split between two blocks.
+    """
+    carry: np.ndarray | None = None
+    carry_start = 0
+    for start, block in blocks:
+        if carry is not None and len(carry):
+            block = np.concatenate([carry, block])
+            start = carry_start
+        n_whole = (len(block) // chunk) * chunk
+        if n_whole:
+            yield start, block[:n_whole]
+        carry, carry_start = block[n_whole:], start + n_whole
+    if carry is not None and len(carry):
+        yield carry_start, carry
+
+
+def _check_extra(name: str, kwargs: dict, allowed=()) -> None:
+    unknown = [k for k in kwargs if k not in allowed]
+    if unknown:
+        raise UnknownArgumentError(f"{name}() got unknown keyword argument(s): "
+                                   f"{', '.join(map(repr, unknown))}")
+
+
+def _sources(fs) -> list[Path]:
+    return fs.source_paths()
+
+
+def _imagej_unit(unit: str) -> str:
+    return "um" if unit == "µm" else unit
+
+
+# -- TIFF -------------------------------------------------------------------------
+def to_tiff(fs: FrameSequence, path, *, imagej: bool = True, ome: bool = False, compression=None,
+            overwrite: bool = False, fslice=None, crop=None, budget=None, dtype=None,
+            bigtiff: bool | None = None) -> Path:
+    """Write the frames to a multi-page TIFF: an ImageJ hyperstack or an OME-TIFF.
+
+    See :meth:`imfun.export.methods.ExportMixin.to_tiff`.
+    """
+    import tifffile
+
+    plan = Plan(fs, fslice, crop, budget, dtype)
+    if ome:
+        imagej = False
+    if imagej and plan.dtype not in _IMAGEJ_DTYPES:
+        raise InvalidArgumentError(
+            f"an ImageJ hyperstack holds uint8, uint16, int16 or float32 frames, not {plan.dtype}; "
+            "pass dtype='float32' to convert, ome=True for an OME-TIFF, or imagej=False")
+    t_ax, y_ax, x_ax = plan.axes
+    rgb = plan.colour and plan.frame_shape[2] in (3, 4) and (plan.dtype == np.uint8 or not imagej)
+    if plan.colour and not rgb:
+        # channels that are not RGB go into their own planes: (T, C, Y, X)
+        shape = (plan.n, plan.frame_shape[2], *plan.frame_shape[:2])
+        transpose, photometric = (0, 3, 1, 2), "minisblack"
+        axes = "TCYX"
+    else:
+        shape, transpose = plan.shape, None
+        photometric = "rgb" if rgb else "minisblack"
+        axes = "TYXS" if rgb else "TYX"
+    if plan.frame_is_space:
+        axes = "Z" + axes[1:]
+    resolution = None
+    if y_ax.unit and y_ax.unit == x_ax.unit:
+        resolution = (1.0 / x_ax.scale, 1.0 / y_ax.scale)
+    meta: dict[str, Any] = {"axes": axes}
+    if imagej:
+        if resolution is not None:
+            meta["unit"] = _imagej_unit(x_ax.unit)
+        if plan.frame_is_space:
+            meta["spacing"] = t_ax.scale
+        elif t_ax.unit in _TIME_UNITS:
+            meta["finterval"] = t_ax.scale
+            meta["tunit"] = "sec" if t_ax.unit == "s" else t_ax.unit
+    elif ome:
+        if resolution is not None:
+            meta.update(PhysicalSizeX=x_ax.scale, PhysicalSizeXUnit=x_ax.unit,
+                        PhysicalSizeY=y_ax.scale, PhysicalSizeYUnit=y_ax.unit)
+        if plan.frame_is_space:
+            meta.update(PhysicalSizeZ=t_ax.scale, PhysicalSizeZUnit=t_ax.unit)
+        elif t_ax.unit in _TIME_UNITS:
+            meta.update(TimeIncrement=t_ax.scale, TimeIncrementUnit=t_ax.unit)
+    if bigtiff is None:
+        bigtiff = plan.nbytes > BIGTIFF_THRESHOLD
+    with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp, warnings.catch_warnings():
+        # ImageJ itself cannot read BigTIFF, Fiji (Bio-Formats) and tifffile can
+        warnings.filterwarnings("ignore", message=".*nonconformant BigTIFF ImageJ")
+        with tifffile.TiffWriter(tmp, bigtiff=bigtiff, imagej=imagej, ome=ome) as tif:
+            tif.write(plan.frames("to_tiff", transpose), shape=shape, dtype=plan.dtype,
+                      photometric=photometric, compression=compression, resolution=resolution,
+                      metadata=meta)
+    return Path(path)
+
+
+# -- HDF5 -------------------------------------------------------------------------
+def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
+            compression_opts=None, chunks=True, overwrite: bool = False, fslice=None, crop=None,
+            budget=None, dtype=None) -> Path:
+    """Write the frames to one chunked HDF5 data set with the axes as attributes.
+
+    See :meth:`imfun.export.methods.ExportMixin.to_hdf5`.
+    """
+    h5py = require("h5py", "hdf5")
+    plan = Plan(fs, fslice, crop, budget, dtype)
+    if compression not in (None, "gzip", "lzf", "szip") and not isinstance(compression, int):
+        raise InvalidArgumentError(
+            f"HDF5 compression is None, 'gzip' (with compression_opts=0..9) or 'lzf', got {compression!r}")
+    if not dataset or not isinstance(dataset, str):
+        raise InvalidArgumentError(f"dataset must be a name such as 'data', got {dataset!r}")
+    if chunks is True:
+        chunks = _frame_chunks(plan)
+    with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp, \
+            h5py.File(tmp, "w") as h5:
+        ds = h5.create_dataset(dataset, shape=plan.shape, dtype=plan.dtype, chunks=chunks,
+                               compression=compression, compression_opts=compression_opts)
+        t_ax, y_ax, x_ax = plan.axes
+        ds.attrs["imfun_axes"] = "tyxc" if plan.colour else "tyx"
+        ds.attrs["imfun_scales"] = np.array([t_ax.scale, y_ax.scale, x_ax.scale], float)
+        ds.attrs["imfun_units"] = [t_ax.unit, y_ax.unit, x_ax.unit]
+        if y_ax.unit == x_ax.unit == "µm":
+            # what Fiji's HDF5 plugin reads as voxel size (z, y, x)
+            dz = t_ax.scale if plan.frame_is_space else 1.0
+            ds.attrs["element_size_um"] = np.array([dz, y_ax.scale, x_ax.scale], float)
+        step = ds.chunks[0] if ds.chunks else 1
+        for start, block in rechunk(plan.blocks("to_hdf5"), step):
+            ds[start:start + len(block)] = block
+    return Path(path)
+
+
+def _frame_chunks(plan: Plan, target_bytes: int = 4 * 1024**2) -> tuple[int, ...]:
+    """Chunks of whole frames, several frames per chunk up to about ``target_bytes``."""
+    frame_bytes = max(1, int(np.prod(plan.frame_shape)) * plan.dtype.itemsize)
+    if frame_bytes > target_bytes:
+        # large frames: split rows so that a chunk stays within the target (h5py limit is 4 GiB)
+        rows = max(1, target_bytes * plan.frame_shape[0] // frame_bytes)
+        return (1, int(rows), *plan.frame_shape[1:])
+    k = max(1, min(plan.n, target_bytes // frame_bytes))
+    return (int(k), *plan.frame_shape)
+
+
+# -- OME-Zarr ---------------------------------------------------------------------
+def ngff_multiscales(plan: Plan, name: str = "") -> list[dict]:
+    """The ``multiscales`` attribute of an OME-Zarr 0.4 image with one resolution level."""
+    t_ax, y_ax, x_ax = plan.axes
+
+    def axis(name, kind, ax: AxisScale | None):
+        entry = {"name": name, "type": kind}
+        if ax is not None and ax.unit in _NGFF_UNITS:
+            entry["unit"] = _NGFF_UNITS[ax.unit]
+        return entry
+
+    frame_kind = "space" if plan.frame_is_space else "time"
+    axes = [axis("z" if plan.frame_is_space else "t", frame_kind, t_ax)]
+    scale = [t_ax.scale]
+    if plan.colour:
+        axes.append({"name": "c", "type": "channel"})
+        scale.append(1.0)
+    axes += [axis("y", "space", y_ax), axis("x", "space", x_ax)]
+    scale += [y_ax.scale, x_ax.scale]
+    return [{
+        "version": "0.4",
+        "name": name,
+        "axes": axes,
+        "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
+        "coordinateTransformations": [{"type": "identity"}],
+    }]
+
+
+def to_zarr(fs: FrameSequence, path, *, overwrite: bool = False, chunks=None, compressors="auto",
+            fslice=None, crop=None, budget=None, dtype=None) -> Path:
+    """Write the frames as an OME-Zarr (NGFF 0.4) image: a group with the array ``'0'``.
+
+    See :meth:`imfun.export.methods.ExportMixin.to_zarr`.
+    """
+    zarr = require("zarr", "zarr")
+    plan = Plan(fs, fslice, crop, budget, dtype)
+    # NGFF orders axes time, channel, space: colour frames are stored as (t, c, y, x)
+    shape = (plan.n, plan.frame_shape[2], *plan.frame_shape[:2]) if plan.colour else plan.shape
+    if chunks is None:
+        chunks = _frame_chunks(plan)
+        if plan.colour:
+            chunks = (chunks[0], shape[1], *chunks[1:3])
+    chunks = tuple(int(c) for c in chunks)
+    if len(chunks) != len(shape) or min(chunks) < 1:
+        raise InvalidArgumentError(f"chunks for a {len(shape)}-D array {shape} must be "
+                                   f"{len(shape)} positive ints, got {chunks}")
+    name = Path(path).stem
+    with atomic_target(path, overwrite=overwrite, sources=_sources(fs), directory=True) as tmp:
+        group = zarr.open_group(str(tmp), mode="w", zarr_format=2)
+        arr = group.create_array("0", shape=shape, chunks=chunks, dtype=plan.dtype,
+                                 compressors=compressors,
+                                 chunk_key_encoding={"name": "v2", "separator": "/"})
+        group.attrs["multiscales"] = ngff_multiscales(plan, name)
+        for start, block in rechunk(plan.blocks("to_zarr"), chunks[0]):
+            if plan.colour:
+                block = block.transpose(0, 3, 1, 2)
+            arr[start:start + len(block)] = block
+    return Path(path)
+
+
+# -- NPY --------------------------------------------------------------------------
+def to_npy(fs: FrameSequence, path, *, overwrite: bool = False, fslice=None, crop=None, budget=None,
+           dtype=None) -> Path:
+    """Write the frames to a ``.npy`` file (a memory map filled block by block).
+
+    See :meth:`imfun.export.methods.ExportMixin.to_npy`.
+    """
+    plan = Plan(fs, fslice, crop, budget, dtype)
+    with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp:
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=plan.dtype, shape=plan.shape)
+        try:
+            for start, block in plan.blocks("to_npy"):
+                out[start:start + len(block)] = block
+            out.flush()
+        finally:
+            mm = getattr(out, "_mmap", None)
+            del out
+            if mm is not None:
+                mm.close()
+    return Path(path)
+
+
+def default_path_suffix(path: str | os.PathLike, suffix: str) -> Path:
+    """``path`` with ``suffix`` appended when it has no extension."""
+    p = Path(path)
+    return p if p.suffix else p.with_name(p.name + suffix)
