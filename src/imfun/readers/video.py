@@ -11,7 +11,6 @@ reads, so reading block after block never seeks again.
 
 from __future__ import annotations
 
-import bisect
 import os
 from fractions import Fraction
 
@@ -56,7 +55,8 @@ class VideoReader(Reader):
         self._pending = None      # (index, av frame) decoded but not yet used
         self._next = None         # index of the frame the decoder gives next (None: unknown)
         self._last = None         # (index, array) of the last frame returned
-        self._keyframes: list[int] = []  # indices of keyframes seen, sorted
+        self._run_keyframe = None  # the last keyframe seen since the last seek
+        self._max_gop = 0          # the longest distance between keyframes seen in one run
         self._open()
         stream = self._stream
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
@@ -93,7 +93,7 @@ class VideoReader(Reader):
         self._container = container
         self._stream = container.streams.video[0]
         self._stream.thread_type = "AUTO"  # frame and slice threads; exact for seeking too
-        self._gen, self._pending, self._next = None, None, None
+        self._gen, self._pending, self._next, self._run_keyframe = None, None, None, None
 
     def _ensure_open(self) -> None:
         if self._container is None:
@@ -139,10 +139,10 @@ class VideoReader(Reader):
                 return None
             item = (self._index(frame, None if self._next is None else self._next - 1), frame)
         idx, frame = item
-        if frame.key_frame and idx >= 0:
-            pos = bisect.bisect_left(self._keyframes, idx)
-            if pos == len(self._keyframes) or self._keyframes[pos] != idx:
-                self._keyframes.insert(pos, idx)
+        if frame.key_frame:
+            if self._run_keyframe is not None:
+                self._max_gop = max(self._max_gop, idx - self._run_keyframe)
+            self._run_keyframe = idx
         self._next = idx + 1
         return item
 
@@ -152,7 +152,7 @@ class VideoReader(Reader):
         while True:
             target = max(0, k - margin)
             self._gen = None
-            self._pending, self._next = None, None
+            self._pending, self._next, self._run_keyframe = None, None, None
             pts = int(self._first_pts + np.floor(target * self._step))
             try:
                 self._container.seek(pts, stream=self._stream, backward=True, any_frame=False)
@@ -203,7 +203,9 @@ class VideoReader(Reader):
             return self._last[1]
         self._ensure_open()
         ahead = None if self._next is None else k - self._next
-        if ahead is None or ahead < 0 or (ahead > FORWARD and not self._keyframe_behind(k)):
+        # a seek lands on a keyframe up to a group of pictures before frame k: when k is
+        # closer than that, decoding on from here costs no more
+        if ahead is None or ahead < 0 or ahead > max(FORWARD, self._max_gop):
             self._seek(k)
         while True:
             item = self._advance()
@@ -216,11 +218,6 @@ class VideoReader(Reader):
                 arr = self._convert(frame)
                 self._last = (k, arr)
                 return arr
-
-    def _keyframe_behind(self, k: int) -> bool:
-        """Whether the keyframe a seek to ``k`` would land on is known to be behind the decoder."""
-        pos = bisect.bisect_right(self._keyframes, k)
-        return pos > 0 and self._next is not None and self._keyframes[pos - 1] <= self._next
 
     def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
         first = self._get(int(frames[0]))
