@@ -7,9 +7,11 @@ import sys
 from tqdm.auto import tqdm
 
 
-def progress(total: int | None = None, desc: str = "", enable: bool | None = None, unit: str = "frame"):
-    """A tqdm bar that shows only when stderr is a terminal (or when ``enable=True``)."""
+def progress(total: int | None = None, desc: str = "", enable: bool | None = None, unit: str = "frame",
+             delay: float = 1.0):
+    """A tqdm bar that shows only when stderr is a terminal (or when ``enable=True``),
+    and only once the work has lasted ``delay`` seconds."""
     if enable is None:
         enable = sys.stderr.isatty()
     return tqdm(total=total, desc=desc, disable=not enable, unit=unit, leave=False,
-                dynamic_ncols=True)
+                dynamic_ncols=True, delay=delay)

@@ -201,6 +201,7 @@ class FrameSequence(ExportMixin):
             return block if dtype is None else block.astype(dtype, copy=False)
 
         runs = spans(len(positions), per_block)
+        # a bar on a terminal for work that lasts (named by the caller), quiet otherwise
         with progress(len(positions), desc or "", enable=None if desc else False) as bar:
             for start, block in read_ahead(read, runs):
                 yield start, block
@@ -254,8 +255,13 @@ class FrameSequence(ExportMixin):
             ``d`` with ``d[0]`` the first selected frame.
         """
         positions, crop_r, _ = self._plan(fslice, crop, budget)
-        out = np.empty((len(positions), *self.shape(crop_r)), dtype or self.dtype)
+        dtype = np.dtype(dtype or self.dtype)
+        out = None
         for start, block in self.iter_blocks(fslice, crop_r, budget=budget):
+            if start == 0 and len(block) == len(positions) and block.flags.owndata:
+                return block.astype(dtype, copy=False)  # one fresh block: no second copy
+            if out is None:
+                out = np.empty((len(positions), *block.shape[1:]), dtype)
             out[start:start + len(block)] = block
         return out
 
@@ -329,18 +335,20 @@ class FrameSequence(ExportMixin):
         frames, if it's tuple-like, it can be of the form ``[start,] stop [,step]``.
         The mean divides by the number of frames N.
         """
-        return _reduce_ops.mean(self.iter_blocks(fslice, crop, budget=budget))
+        return _reduce_ops.mean(self.iter_blocks(fslice, crop, budget=budget, desc="mean_frame"))
 
     def max_project(self, fslice=None, crop=None, budget=None) -> np.ndarray:
         """Return max-projection image over a number of frames (all by default).
 
         See :meth:`mean_frame` for ``fslice``.
         """
-        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget), np.maximum)
+        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget, desc="max_project"),
+                                   np.maximum)
 
     def min_project(self, fslice=None, crop=None, budget=None) -> np.ndarray:
         """Return min-projection image over a number of frames (all by default)."""
-        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget), np.minimum)
+        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget, desc="min_project"),
+                                   np.minimum)
 
     def std(self, axis=None, fslice=None, crop=None, budget=None):
         """Get standard deviation of the data.
@@ -352,7 +360,7 @@ class FrameSequence(ExportMixin):
         if axis not in (None, 0):
             raise InvalidArgumentError(
                 f"std(axis=...) takes None (all data) or 0 (a projection), got {axis!r}")
-        return _reduce_ops.std(self.iter_blocks(fslice, crop, budget=budget), axis,
+        return _reduce_ops.std(self.iter_blocks(fslice, crop, budget=budget, desc="std"), axis,
                                colour=len(self.frame_shape) == 3)
 
     def data_range(self, fslice=None, crop=None, budget=None):
@@ -360,7 +368,7 @@ class FrameSequence(ExportMixin):
 
         For colour frames, a ``(channels, 2)`` array of per-channel ranges.
         """
-        return _reduce_ops.data_range(self.iter_blocks(fslice, crop, budget=budget),
+        return _reduce_ops.data_range(self.iter_blocks(fslice, crop, budget=budget, desc="data_range"),
                                       colour=len(self.frame_shape) == 3)
 
     def data_percentile(self, p, fslice=None, crop=None, budget=None):
@@ -379,14 +387,14 @@ class FrameSequence(ExportMixin):
         if np.any(~np.isfinite(p_arr)) or np.any((p_arr < 0) | (p_arr > 100)):
             raise InvalidArgumentError(f"percentiles must be within [0, 100], got {p!r}")
         return _reduce_ops.percentile(
-            lambda: self.iter_blocks(fslice, crop, budget=budget), p_arr,
+            lambda: self.iter_blocks(fslice, crop, budget=budget, desc="data_percentile"), p_arr,
             colour=len(self.frame_shape) == 3, budget=config.resolve_budget(budget))
 
     # -- ROI traces -------------------------------------------------------------
     def _roi_traces(self, weights: list[np.ndarray], fslice, budget) -> np.ndarray:
         plan = _reduce_ops.RoiPlan(weights, self.frame_shape[:2])
         # read only the rows and columns that the ROIs span (free for memory maps)
-        blocks = self.iter_blocks(fslice, plan.bbox, budget=budget)
+        blocks = self.iter_blocks(fslice, plan.bbox, budget=budget, desc="ROI traces")
         return plan.reduce(blocks, len(fslice_positions(fslice, len(self))))
 
     def _as_mask(self, mask, soft: bool) -> np.ndarray:

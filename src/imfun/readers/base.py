@@ -96,6 +96,7 @@ class Reader(ABC):
     natural_block: int = 1
     source: str = ""
     paths: tuple = ()  # files the frames are read from (writers refuse to overwrite them)
+    any_order: bool = False  # _read takes indices in any order, with repeats
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -119,6 +120,8 @@ class Reader(ABC):
         if len(frames) == 0:
             empty = np.empty((0, *self.shape[1:]), self.dtype)
             return apply_crop(empty, crop)
+        if self.any_order:
+            return self._read_locked(frames, crop)
         unique, inverse = np.unique(frames, return_inverse=True)
         if len(unique) == len(frames) and np.all(unique == frames):
             return self._read_locked(frames, crop)
