@@ -33,12 +33,13 @@ def las_af_xml(rows=16, cols=20, n=12, delay_ms=250, channels=2, px_m=0.4e-6, st
     ticks = [T0 + k * (delay_ms * 10_000 + 1234) for k in range(n)]
     ts = "".join(f'<TimeStamp HighInteger="{t >> 32}" LowInteger="{t & 0xFFFFFFFF}"/>'
                  for t in ticks for _ in range(channels)) if stamps else ""
+    w, h = f"{px_m * (cols - 1):e}", f"{px_m * 1.5 * (rows - 1):e}"
     return f"""<?xml version="1.0" encoding="ISO-8859-1"?>
 <LEICA Version="2.0"><Element Name="Series003">
 <Data><Image TextDescription="">
 <ImageDescription><Channels>{chans}</Channels><Dimensions>
-<DimensionDescription DimID="1" NumberOfElements="{cols}" Origin="0" Length="{px_m * (cols - 1):e}" Unit="m"/>
-<DimensionDescription DimID="2" NumberOfElements="{rows}" Origin="0" Length="{px_m * 1.5 * (rows - 1):e}" Unit="m"/>
+<DimensionDescription DimID="1" NumberOfElements="{cols}" Origin="0" Length="{w}" Unit="m"/>
+<DimensionDescription DimID="2" NumberOfElements="{rows}" Origin="0" Length="{h}" Unit="m"/>
 <DimensionDescription DimID="4" NumberOfElements="{n}" Origin="0" Length="0" Unit="s"/>
 </Dimensions></ImageDescription>
 <Attachment Name="HardwareSettingList"><HardwareSetting><ScannerSetting>
@@ -55,10 +56,11 @@ def lasx_xml(n=12, dt=0.5, channels=2, rows=16, cols=20):
     ticks = [T0 + int(k * dt * 1e7) for k in range(n)]
     chans = "".join('<ChannelDescription DataType="0" Resolution="8"/>' for _ in range(channels))
     hexes = " ".join(f"{t:x}" for _ in range(channels) for t in ticks)
+    w, h = f"{0.2e-6 * (cols - 1):e}", f"{0.2e-6 * (rows - 1):e}"
     return f"""<?xml version="1.0"?>
 <Data><Image TextDescription=""><ImageDescription><Channels>{chans}</Channels><Dimensions>
-<DimensionDescription DimID="1" NumberOfElements="{cols}" Origin="0" Length="{0.2e-6 * (cols - 1):e}" Unit="m"/>
-<DimensionDescription DimID="2" NumberOfElements="{rows}" Origin="0" Length="{0.2e-6 * (rows - 1):e}" Unit="m"/>
+<DimensionDescription DimID="1" NumberOfElements="{cols}" Origin="0" Length="{w}" Unit="m"/>
+<DimensionDescription DimID="2" NumberOfElements="{rows}" Origin="0" Length="{h}" Unit="m"/>
 <DimensionDescription DimID="4" NumberOfElements="{n}" Origin="0" Length="{dt * (n - 1):e}" Unit="s"/>
 <DimensionDescription DimID="9" NumberOfElements="1" Origin="5e-7" Length="0" Unit="m"/>
 </Dimensions></ImageDescription>
@@ -99,7 +101,7 @@ def test_real_lasx_against_properties(shared_data):
             assert got == pytest.approx(length / (n - 1), rel=1e-4)
             assert got == pytest.approx(voxel, abs=0.0006)
         # the wavelength axis (DimID 5) is kept in the dimensions but is not a frame axis
-        lam = [d for d in info["dimensions"] if d["DimID"] == "5"][0]
+        lam = next(d for d in info["dimensions"] if d["DimID"] == "5")
         assert lam["n"] == 60 and lam["axis"] is None
         assert lam["step"] == pytest.approx(3e-9) and lam["origin"] == pytest.approx(600e-9)
         assert info["dz"] is None and info["dt"] is None
@@ -108,8 +110,8 @@ def test_real_lasx_against_properties(shared_data):
         assert len(info["frame_times"]) == len(rel) == 60
         np.testing.assert_allclose(info["frame_times"], rel, atol=1.5e-3)
         assert len(info["frame_times_raw"]) == 60
-        first = re.search(r'<TimeStamp RelativeTime="0.000" Date="([^"]+)" Time="(\d+):(\d\d):(\d\d) (AM|PM)" '
-                          r'MiliSeconds="(\d+)"', text)
+        first = re.search(r'<TimeStamp RelativeTime="0.000" Date="([^"]+)" '
+                          r'Time="(\d+):(\d\d):(\d\d) (AM|PM)" MiliSeconds="(\d+)"', text)
         utc = filetime_to_datetime(info["frame_times_raw"][0])
         assert (utc.minute, utc.second, utc.microsecond // 1000) == \
             (int(first[3]), int(first[4]), int(first[6]))
@@ -160,7 +162,7 @@ def test_parse_las_af():
 
 
 def test_parse_lasx_time_axis_and_blocks():
-    text, ticks = lasx_xml(n=12, dt=0.5, channels=3)
+    text, _ticks = lasx_xml(n=12, dt=0.5, channels=3)
     info = parse_leica_xml(text.encode(), "x.xml")
     assert info["dt"] == pytest.approx(0.5) and info["dx"] == pytest.approx(0.2)
     assert info["generation"] == "LAS X" and info["n_channels"] == 3
