@@ -62,6 +62,8 @@ class Plan:
         step = _fslice_step(fslice)
         t = to_standard(ax[0].scale * step, ax[0].unit)
         self.axes = [t, to_standard(*ax[1]), to_standard(*ax[2])]
+        # frames per block as the engine reads them: chunks must not be larger
+        self.per_block = fs._plan(fslice, self.crop, budget)[2]
 
     @property
     def frame_is_space(self) -> bool:
@@ -211,8 +213,12 @@ def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
                                compression=compression, compression_opts=compression_opts)
         t_ax, y_ax, x_ax = plan.axes
         ds.attrs["imfun_axes"] = "tyxc" if plan.colour else "tyx"
-        ds.attrs["imfun_scales"] = np.array([t_ax.scale, y_ax.scale, x_ax.scale], float)
-        ds.attrs["imfun_units"] = [t_ax.unit, y_ax.unit, x_ax.unit]
+        # one entry per stored axis (the channel axis has no scale)
+        scales, units = [t_ax.scale, y_ax.scale, x_ax.scale], [t_ax.unit, y_ax.unit, x_ax.unit]
+        if plan.colour:
+            scales, units = [*scales, 1.0], [*units, ""]
+        ds.attrs["imfun_scales"] = np.array(scales, float)
+        ds.attrs["imfun_units"] = units
         if y_ax.unit == x_ax.unit == "µm":
             # what Fiji's HDF5 plugin reads as voxel size (z, y, x)
             dz = t_ax.scale if plan.frame_is_space else 1.0
@@ -230,7 +236,8 @@ def _frame_chunks(plan: Plan, target_bytes: int = 4 * 1024**2) -> tuple[int, ...
         # large frames: split rows so that a chunk stays within the target (h5py limit is 4 GiB)
         rows = max(1, target_bytes * plan.frame_shape[0] // frame_bytes)
         return (1, int(rows), *plan.frame_shape[1:])
-    k = max(1, min(plan.n, target_bytes // frame_bytes))
+    # a chunk holds no more frames than a block, so regrouping blocks stays within the budget
+    k = max(1, min(plan.n, target_bytes // frame_bytes, plan.per_block))
     return (int(k), *plan.frame_shape)
 
 
@@ -258,7 +265,6 @@ def ngff_multiscales(plan: Plan, name: str = "") -> list[dict]:
         "name": name,
         "axes": axes,
         "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}],
-        "coordinateTransformations": [{"type": "identity"}],
     }]
 
 
@@ -280,7 +286,7 @@ def to_zarr(fs: FrameSequence, path, *, overwrite: bool = False, chunks=None, co
     if len(chunks) != len(shape) or min(chunks) < 1:
         raise InvalidArgumentError(f"chunks for a {len(shape)}-D array {shape} must be "
                                    f"{len(shape)} positive ints, got {chunks}")
-    name = Path(path).stem
+    name = Path(path).name.removesuffix(".zarr").removesuffix(".ome")
     with atomic_target(path, overwrite=overwrite, sources=_sources(fs), directory=True) as tmp:
         group = zarr.open_group(str(tmp), mode="w", zarr_format=2)
         arr = group.create_array("0", shape=shape, chunks=chunks, dtype=plan.dtype,
