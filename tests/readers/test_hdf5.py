@@ -182,6 +182,8 @@ def test_cyxt_keeps_channels_last(tmp_path, data):
         np.testing.assert_array_equal(np.asarray(fs[[1, 4, 9]]), colour[[1, 4, 9]])
         np.testing.assert_array_equal(fs.as3darray(crop=(slice(1, 5), slice(2, 8, 3)), dtype=None),
                                       colour[:, 1:5, 2:8:3])
+        np.testing.assert_array_equal(fs.as3darray(crop=(slice(5, 0, -2), slice(7, 0, -1)),
+                                                   dtype=None), colour[:, 5:0:-2, 7:0:-1])
     with open_seq(path, axes="CYXT", ch=2) as fs:
         np.testing.assert_array_equal(np.asarray(fs), data + 2)
 
@@ -379,6 +381,11 @@ def test_sparse_and_dense_selections(tmp_path):
     with open_seq(path) as fs:
         for pick in ([0, 199], [3, 5, 6, 8], [10, 11, 12, 150, 151], list(range(0, 200, 7))):
             np.testing.assert_array_equal(np.asarray(fs[pick]), arr[pick])
+        np.testing.assert_array_equal(fs.as3darray((3, 100, 13), (slice(2, 0, -1), slice(3, 0, -2)),
+                                                   dtype=None), arr[3:100:13, 2:0:-1, 3:0:-2])
+        # a resolved reversed crop down to row 0, given to the reader directly
+        np.testing.assert_array_equal(fs.reader.read([4, 9], (slice(2, -1, -1), slice(0, 4, 1))),
+                                      arr[[4, 9], 2::-1, 0:4])
 
 
 # -- h5py data sets through FSeq_arr -------------------------------------------------------------

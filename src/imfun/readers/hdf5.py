@@ -231,6 +231,7 @@ class Layout:
         return self.t == min(i for i in range(len(self.letters)) if i not in self.fixed)
 
     def key(self, fkey, crop: Crop) -> tuple:
+        """The index into the stored array (crops with positive steps only: see :meth:`read`)."""
         key: list[Any] = [slice(None)] * len(self.letters)
         for i, v in self.fixed.items():
             key[i] = v
@@ -244,6 +245,30 @@ class Layout:
             return block
         # a contiguous copy: the engine reduces blocks frame by frame
         return np.ascontiguousarray(block.transpose(self.perm))
+
+    def read(self, getter, fkey, crop: Crop) -> np.ndarray:
+        """``getter(key)`` reads the stored array; return frames ``(n, rows, cols[, c])``.
+
+        h5py and zarr refuse negative steps, so a reversed crop is read forwards
+        and flipped afterwards.
+        """
+        flips = []
+        if crop is not None:
+            forward = []
+            for axis, s in enumerate(crop, start=1):
+                if s.step is not None and s.step < 0:
+                    r = range(s.start, s.stop, s.step)
+                    s = slice(r[-1], r[0] + 1, -s.step)
+                    flips.append(axis)
+                forward.append(s)
+            crop = (forward[0], forward[1])
+        block = self.arrange(np.asarray(getter(self.key(fkey, crop))))
+        if flips:
+            index = [slice(None)] * block.ndim
+            for axis in flips:
+                index[axis] = slice(None, None, -1)
+            block = block[tuple(index)]
+        return block
 
     def natural_block(self, chunks) -> int:
         return int(chunks[self.t]) if chunks else 1
@@ -375,7 +400,7 @@ class HDF5Reader(Reader):
     def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
         ds = self._open()
         fkey, pick = frame_runs(frames)
-        block = self.layout.arrange(ds[self.layout.key(fkey, crop)])
+        block = self.layout.read(ds.__getitem__, fkey, crop)
         return block if pick is None else block[pick]
 
     def close(self) -> None:
