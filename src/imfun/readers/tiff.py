@@ -1,0 +1,435 @@
+"""Multi-page TIFF files: plain, BigTIFF, ImageJ hyperstacks and OME-TIFF, via ``tifffile``.
+
+Opening reads the headers only.  A series whose pixels lie contiguous and
+uncompressed in the file is memory-mapped (frame ``i`` and any crop cost only
+their bytes); otherwise pages are decoded by ``tifffile``, several at once in
+threads when they are compressed.
+
+Frames are the planes of the series' time (or Z, or generic) axes; a channel
+axis (``C``, separate planes) or samples (``S``, e.g. RGB) make colour frames
+``rows x cols x channels`` unless ``ch`` picks one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..axes import Axes, AxisScale, to_standard
+from ..errors import (
+    ChannelError,
+    CorruptFileError,
+    DatasetError,
+    ImfunError,
+    InvalidArgumentError,
+    MetadataWarning,
+    TruncatedFileWarning,
+    UnsupportedFormatError,
+)
+from ..fseq.sequence import FrameSequence
+from .base import Reader, apply_crop, as_slice, require
+from .registry import register
+
+TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
+# resolutions that are a program's default, not a calibration (pixels per inch)
+_DEFAULT_DPI = {1.0, 72.0, 96.0, 150.0, 300.0, 600.0}
+
+
+def is_tiff(head: bytes) -> bool:
+    """Whether a file's first bytes are a TIFF (or BigTIFF) header."""
+    return head[:4] in TIFF_MAGIC
+
+
+class _LogCollector(logging.Handler):
+    """Collects what tifffile logs while a file is parsed (library code does not print)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _collect_tifffile_log():
+    logger = logging.getLogger("tifffile")
+    handler = _LogCollector()
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
+def _page_to_yxs(block: np.ndarray, page_axes: str) -> np.ndarray:
+    """``(n, *page_shape)`` -> ``(n, Y, X, S)`` as a view (other page axes have size 1)."""
+    order = [page_axes.index("Y"), page_axes.index("X")]
+    if "S" in page_axes:
+        order.append(page_axes.index("S"))
+    others = [i for i in range(len(page_axes)) if i not in order]
+    block = block.transpose(0, *[1 + i for i in others + order])
+    block = block.reshape(block.shape[0], *block.shape[1 + len(others):])
+    return block if "S" in page_axes else block[..., np.newaxis]
+
+
+class TiffReader(Reader):
+    """Reads the frames of one series of a TIFF file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TIFF file.
+    ch : int or None
+        Keep this channel (2-D frames); None keeps all (colour frames).
+    series : int
+        Which series (image) of the file.
+    z : int or None
+        Keep this Z slice of a file with a Z axis (ImageJ hyperstack, OME-TIFF).
+    """
+
+    def __init__(self, path, ch: int | None = None, series: int = 0, z: int | None = None):
+        self.path = Path(path)
+        self.source = str(self.path)
+        self.paths = (str(self.path),)
+        self.series_index = int(series)
+        self._tif = None
+        self._mm = None
+        tifffile = require("tifffile", "tiff")
+        with _collect_tifffile_log() as log:
+            try:
+                tif = tifffile.TiffFile(self.path)
+            except Exception as exc:  # tifffile reports damaged headers with many types
+                raise CorruptFileError(f"{self.path} is not a readable TIFF file ({exc}); it may be "
+                                       "truncated or damaged") from exc
+            try:
+                self._parse(tif, ch, z, log)
+            except ImfunError:
+                tif.close()
+                raise
+            except Exception as exc:  # tifffile reports damaged structures with many types
+                tif.close()
+                raise CorruptFileError(f"{self.path}: cannot read the TIFF structure ({exc}); the "
+                                       "file may be truncated or damaged") from exc
+        if self._dataoffset is not None:
+            tif.close()  # the memory map needs no open file
+        else:
+            self._tif = tif
+
+    # -- parsing the headers ----------------------------------------------------------
+    def _parse(self, tif, ch, z, log: list[str]) -> None:
+        n_series = len(tif.series)
+        if not 0 <= self.series_index < n_series:
+            raise DatasetError(f"{self.path} holds {n_series} series (0..{n_series - 1}); "
+                               f"series={self.series_index} does not exist")
+        s = tif.series[self.series_index]
+        axes, shape = s.get_axes(False), tuple(int(n) for n in s.get_shape(False))
+        n_pages = len(s.pages)
+        # frames appended one by one (tifffile.imwrite(..., append=True)) make one series per
+        # page: read them as one sequence of pages
+        self._page_keys = None
+        if self.series_index == 0 and _single_page_series(tif.series):
+            self._page_keys = np.array([x.pages[0].index for x in tif.series])
+            n_pages = len(self._page_keys)
+            axes, shape = "Q" + axes, (n_pages, *shape)
+        page_size = int(s.keyframe.size)
+        # leading axes index pages (C order); the rest are the page's own axes
+        k = max((i for i in range(len(axes) + 1) if "Y" not in axes[:i] and "X" not in axes[:i]
+                 and math.prod(shape[i:]) == page_size), default=None)
+        if k is None:
+            raise UnsupportedFormatError(f"{self.path}: cannot tell pages from the series axes "
+                                         f"{axes!r} {shape}")
+        lead_axes, lead_shape = axes[:k], shape[:k]
+        self._page_axes, self._page_shape = axes[k:], shape[k:]
+        if "Y" not in self._page_axes or "X" not in self._page_axes or any(
+                n > 1 for a, n in zip(self._page_axes, self._page_shape, strict=True) if a not in "YXS"):
+            raise UnsupportedFormatError(f"{self.path}: pages with axes {self._page_axes!r} "
+                                         f"{self._page_shape} are not 2-D images")
+        n_claimed = math.prod(lead_shape)
+        table = np.arange(n_claimed).reshape(lead_shape)
+        lead = list(lead_axes)
+
+        def take(letter, value, what):
+            nonlocal table
+            i = lead.index(letter)
+            if not -table.shape[i] <= value < table.shape[i]:
+                raise (ChannelError if letter == "C" else InvalidArgumentError)(
+                    f"{what}={value} was asked of {self.path}, which has {table.shape[i]} "
+                    f"(0..{table.shape[i] - 1})")
+            table = np.take(table, value, axis=i)
+            del lead[i]
+
+        sizes = dict(zip(lead_axes, lead_shape, strict=True))
+        n_samples = self._page_shape[self._page_axes.index("S")] if "S" in self._page_axes else 1
+        self._sample = None
+        if ch is not None:
+            if sizes.get("C", 1) > 1:
+                take("C", int(ch), "ch")
+            elif n_samples > 1:
+                if not -n_samples <= int(ch) < n_samples:
+                    raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have "
+                                       f"{n_samples} channels (0..{n_samples - 1})")
+                self._sample = int(ch) % n_samples
+            elif int(ch) not in (0, -1):
+                raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have one channel; "
+                                   "use ch=0 or None")
+        if z is not None:
+            if "Z" not in lead:
+                raise InvalidArgumentError(f"z={z} was given, but {self.path} has no Z axis (its axes "
+                                           f"are {s.axes!r}); leave z unset")
+            take("Z", int(z), "z")
+        # separate channel planes go last: they make the channels of one frame
+        if "C" in lead and sizes["C"] > 1:
+            table = np.moveaxis(table, lead.index("C"), -1)
+            lead.remove("C")
+            n_planes = sizes["C"]
+        else:
+            n_planes = 1
+        frame_axes = {a: n for a, n in zip(lead, table.shape[:len(lead)], strict=False) if n > 1}
+        table = table.reshape(-1, n_planes)
+
+        # how many pages exist: a header may claim more than the file holds
+        self._compressed = bool(s.keyframe.compression > 1)
+        self._dataoffset = s.dataoffset if s.dataoffset is not None and not self._compressed \
+            and self._page_keys is None else None
+        if self._dataoffset is not None:
+            page_bytes = page_size * np.dtype(s.dtype).itemsize
+            n_avail = min(n_claimed, (os.path.getsize(self.path) - self._dataoffset) // page_bytes)
+        else:
+            n_avail = n_pages
+        ij = tif.imagej_metadata or {}
+        claimed_images = int(ij.get("images", 0) or 0)
+        complete = np.flatnonzero(~(table < n_avail).all(axis=1))
+        n_frames = int(complete[0]) if len(complete) else len(table)
+        if n_frames == 0:
+            raise CorruptFileError(f"{self.path} holds no complete frame; the file is truncated")
+        if n_frames < len(table) or claimed_images > max(n_avail, n_pages):
+            claimed = max(len(table), claimed_images)
+            warnings.warn(f"{self.path}: the header claims {claimed} images but the file holds "
+                          f"{n_frames} frame(s); opening those (the file was probably cut short)",
+                          TruncatedFileWarning, stacklevel=4)
+        elif log:
+            warnings.warn(f"{self.path}: tifffile reported: {'; '.join(dict.fromkeys(log))}",
+                          MetadataWarning, stacklevel=4)
+        self._table = table[:n_frames]
+        self._n_samples = n_samples if self._sample is None else 1
+        self._file_dtype = np.dtype(s.dtype).newbyteorder(tif.byteorder)
+        self.dtype = np.dtype(s.dtype).newbyteorder("=")
+        rows = self._page_shape[self._page_axes.index("Y")]
+        cols = self._page_shape[self._page_axes.index("X")]
+        channels = n_planes * self._n_samples
+        self.shape = (n_frames, rows, cols) + ((channels,) if channels > 1 else ())
+        self._n_pages_used = int(self._table.max()) + 1
+        self.cheap_crop = self.thread_safe = self._dataoffset is not None
+        self.axes = Axes(self._axes(tif, s, frame_axes))
+        self.metadata = {"tiff_axes": s.axes, "tiff_shape": tuple(s.shape), "tiff_series": s.kind}
+        if self._page_keys is not None:
+            self.metadata["tiff_series"] = f"{len(self._page_keys)} single-page series read as frames"
+        if ij:
+            self.metadata["imagej"] = {k: v for k, v in ij.items() if k != "Labels"}
+        if frame_axes.keys() >= {"T", "Z"}:
+            warnings.warn(f"{self.path} has {frame_axes['T']} time points x {frame_axes['Z']} slices; "
+                          "the frames are all planes in file order. Pass z=k for one slice",
+                          MetadataWarning, stacklevel=4)
+
+    def _axes(self, tif, s, frame_axes: dict) -> list[AxisScale]:
+        """``(scale, unit)`` of frames, rows and columns from ImageJ, OME or TIFF tags."""
+        ij = tif.imagej_metadata or {}
+        t_step = z_step = None
+        dy = dx = None
+        if tif.is_ome and tif.ome_metadata:
+            px = _ome_pixels(tif.ome_metadata, self.series_index)
+            if px:
+                dx = _ome_length(px, "PhysicalSizeX")
+                dy = _ome_length(px, "PhysicalSizeY")
+                z_step = _ome_length(px, "PhysicalSizeZ")
+                if _positive(px.get("TimeIncrement")):
+                    t_step = to_standard(float(px["TimeIncrement"]), px.get("TimeIncrementUnit", "s"))
+        if ij:
+            unit = ij.get("unit", "")
+            if _positive(ij.get("finterval")):
+                t_step = to_standard(float(ij["finterval"]), ij.get("tunit", "s") or "s")
+            elif _positive(ij.get("fps")):
+                t_step = AxisScale(1.0 / float(ij["fps"]), "s")
+            if _positive(ij.get("spacing")):
+                z_step = to_standard(float(ij["spacing"]), unit)
+            xres, yres = s.keyframe.resolution
+            if unit and _positive(xres) and _positive(yres) and dx is None:
+                dx, dy = to_standard(1.0 / xres, unit), to_standard(1.0 / yres, unit)
+        elif dx is None:
+            dy, dx = _tag_pixel_size(s.keyframe)
+        # the frame axis: time if the frames run over time, Z for a z-stack
+        if "Z" in frame_axes and "T" not in frame_axes:
+            frame = z_step
+        elif len(frame_axes) > 1:
+            frame = None  # mixed time and Z planes: no single step
+        else:
+            frame = t_step
+        return [frame, dy, dx]
+
+    # -- reading ------------------------------------------------------------------------
+    def _memmap(self) -> np.ndarray:
+        if self._mm is None:
+            mm = np.memmap(self.path, dtype=self._file_dtype, mode="r", offset=self._dataoffset,
+                           shape=(self._n_pages_used, *self._page_shape))
+            self._mm = _page_to_yxs(mm, self._page_axes)
+        return self._mm
+
+    def _tiff(self):
+        if self._tif is None:
+            tifffile = require("tifffile", "tiff")
+            with _collect_tifffile_log():
+                self._tif = tifffile.TiffFile(self.path)
+        return self._tif
+
+    def _read(self, frames, crop):
+        pages = self._table[frames].ravel()
+        try:
+            if self._dataoffset is not None:
+                key = as_slice(pages)
+                key = pages if key is None else key
+                rows, cols = crop if crop is not None else (slice(None), slice(None))
+                block = np.asarray(self._memmap()[key, rows, cols])
+            else:
+                # compressed pages are decoded in parallel threads by tifffile
+                workers = min(len(pages), os.cpu_count() or 1) if self._compressed else 1
+                with _collect_tifffile_log():
+                    if self._page_keys is None:
+                        data = self._tiff().asarray(key=pages.tolist(), series=self.series_index,
+                                                    maxworkers=workers)
+                    else:
+                        data = self._tiff().asarray(key=self._page_keys[pages].tolist(),
+                                                    maxworkers=workers)
+                block = apply_crop(_page_to_yxs(data.reshape(len(pages), *self._page_shape),
+                                                self._page_axes), crop)
+        except ImfunError:
+            raise
+        except Exception as exc:  # decoders raise many types on damaged data
+            raise CorruptFileError(f"{self.path}: cannot read frame(s) {frames[0]}..{frames[-1]} "
+                                   f"({exc}); the file may be truncated or damaged") from exc
+        if self._sample is not None:
+            block = block[..., self._sample:self._sample + 1]
+        _, rows, cols, samples = block.shape
+        planes = block.reshape(len(frames), len(pages) // len(frames), rows, cols, samples)
+        if planes.shape[1] > 1:
+            block = np.moveaxis(planes, 1, -2).reshape(len(frames), rows, cols, -1)
+        else:
+            block = planes[:, 0]
+        if block.shape[-1] == 1:
+            block = block[..., 0]
+        return block.astype(self.dtype, copy=False)
+
+    def close(self) -> None:
+        with self._lock:
+            self._mm = None
+            tif, self._tif = getattr(self, "_tif", None), None
+            if tif is not None:
+                tif.close()
+
+
+def _single_page_series(series) -> bool:
+    """Whether a file holds several series of one page each, all alike."""
+    if len(series) < 2:
+        return False
+    first = series[0]
+    return all(len(x.pages) == 1 and x.shape == first.shape and x.dtype == first.dtype
+               and x.axes == first.axes for x in series)
+
+
+def _positive(value) -> bool:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(v) and v > 0
+
+
+def _tag_pixel_size(page) -> tuple[AxisScale | None, AxisScale | None]:
+    """Pixel size from XResolution/YResolution with ResolutionUnit cm or inch."""
+    try:
+        xres, yres = page.resolution
+        unit = int(page.resolutionunit)
+    except (AttributeError, TypeError, ValueError):
+        return None, None
+    if not (_positive(xres) and _positive(yres)):
+        return None, None
+    if unit == 3:  # centimetre
+        return AxisScale(1e4 / yres, "µm"), AxisScale(1e4 / xres, "µm")
+    if unit == 2 and xres not in _DEFAULT_DPI:  # inch; 72 dpi and the like are no calibration
+        return AxisScale(25400 / yres, "µm"), AxisScale(25400 / xres, "µm")
+    return None, None
+
+
+def _ome_pixels(xml: str, index: int) -> dict | None:
+    """The attributes of ``Image[index]/Pixels`` in OME-XML."""
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(xml)
+    except Exception:  # malformed XML is ignored: the pixels still read
+        warnings.warn("the OME-XML metadata is malformed and was ignored", MetadataWarning, stacklevel=5)
+        return None
+    images = [el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Image"]
+    if not images:
+        return None
+    image = images[min(index, len(images) - 1)]
+    for el in image:
+        if el.tag.rsplit("}", 1)[-1] == "Pixels":
+            return dict(el.attrib)
+    return None
+
+
+def _ome_length(px: dict, name: str) -> AxisScale | None:
+    if not _positive(px.get(name)):
+        return None
+    return to_standard(float(px[name]), px.get(name + "Unit", "µm"))
+
+
+@register("tiff", (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"), sniff=is_tiff,
+          extra="tiff", description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF")
+class FSeq_tiff(FrameSequence):
+    """Frames of a multi-page TIFF file (plain, BigTIFF, ImageJ hyperstack, OME-TIFF).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    ch : int or None
+        Keep one channel (2-D frames); None keeps all channels (``rows x cols x channels``).
+    series : int
+        Which series (image) of the file to read.
+    fns : list of callables
+        The per-frame pipeline.
+    meta : dict or None
+        Metadata overriding the file's; ``meta['axes']`` is read from ImageJ
+        (``finterval``, ``spacing``, ``unit``, resolution), OME (``PhysicalSizeX/Y/Z``,
+        ``TimeIncrement`` and their units) or the resolution tags, in s and µm.
+    z : int or None
+        Keep one Z slice of a file with a Z axis (an ImageJ hyperstack with
+        several slices and frames, say).
+
+    Examples
+    --------
+    >>> import numpy as np, tifffile, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), 'movie.tif')
+    >>> tifffile.imwrite(path, np.zeros((10, 32, 48), np.uint16), imagej=True,
+    ...                  metadata={'axes': 'TYX', 'finterval': 0.1})
+    >>> fs = FSeq_tiff(path)
+    >>> len(fs), fs.frame_shape, fs.meta['axes'][0]
+    (10, (32, 48), AxisScale(scale=0.1, unit='s'))
+    >>> fs.close()
+    """
+
+    def __init__(self, path, ch=None, series=0, fns=None, meta=None, *, z=None):
+        super().__init__(TiffReader(path, ch=ch, series=series, z=z), fns=fns, meta=meta)
+
+
+__all__ = ["FSeq_tiff", "TiffReader", "is_tiff"]
