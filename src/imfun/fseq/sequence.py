@@ -328,29 +328,36 @@ class FrameSequence(ExportMixin):
                 f"  source: {self.reader.source}{pipe}>")
 
     # -- projections and statistics ------------------------------------------
-    def mean_frame(self, fslice=None, crop=None, budget=None) -> np.ndarray:
+    def _reduce(self, reduction, fslice, crop, budget, desc: str, engine=None):
+        """Run a reduction over the selected frames: here, or on dask when asked
+        (``engine='dask'``) or when a ``dask.distributed`` client is active."""
+        from ..dist import engine as dist_engine
+
+        if dist_engine.wants_dask(engine):
+            return dist_engine.run(self, reduction, fslice, crop, budget, engine)
+        return _reduce_ops.run_local(reduction, self.iter_blocks(fslice, crop, budget=budget, desc=desc))
+
+    def mean_frame(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return average image over a number of frames (all by default).
 
         Frame range is given as argument ``fslice``: if it's an int, use N first
         frames, if it's tuple-like, it can be of the form ``[start,] stop [,step]``.
         The mean divides by the number of frames N.
         """
-        return _reduce_ops.mean(self.iter_blocks(fslice, crop, budget=budget, desc="mean_frame"))
+        return self._reduce(_reduce_ops.Mean(), fslice, crop, budget, "mean_frame", engine)
 
-    def max_project(self, fslice=None, crop=None, budget=None) -> np.ndarray:
+    def max_project(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return max-projection image over a number of frames (all by default).
 
         See :meth:`mean_frame` for ``fslice``.
         """
-        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget, desc="max_project"),
-                                   np.maximum)
+        return self._reduce(_reduce_ops.Extreme(np.maximum), fslice, crop, budget, "max_project", engine)
 
-    def min_project(self, fslice=None, crop=None, budget=None) -> np.ndarray:
+    def min_project(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return min-projection image over a number of frames (all by default)."""
-        return _reduce_ops.extreme(self.iter_blocks(fslice, crop, budget=budget, desc="min_project"),
-                                   np.minimum)
+        return self._reduce(_reduce_ops.Extreme(np.minimum), fslice, crop, budget, "min_project", engine)
 
-    def std(self, axis=None, fslice=None, crop=None, budget=None):
+    def std(self, axis=None, fslice=None, crop=None, budget=None, engine=None):
         """Get standard deviation of the data.
 
         ``axis=None`` gives the standard deviation of all values (per channel
@@ -360,18 +367,18 @@ class FrameSequence(ExportMixin):
         if axis not in (None, 0):
             raise InvalidArgumentError(
                 f"std(axis=...) takes None (all data) or 0 (a projection), got {axis!r}")
-        return _reduce_ops.std(self.iter_blocks(fslice, crop, budget=budget, desc="std"), axis,
-                               colour=len(self.frame_shape) == 3)
+        return self._reduce(_reduce_ops.Std(axis, colour=len(self.frame_shape) == 3),
+                            fslice, crop, budget, "std", engine)
 
-    def data_range(self, fslice=None, crop=None, budget=None):
+    def data_range(self, fslice=None, crop=None, budget=None, engine=None):
         """Return global range ``(min, max)`` values for the sequence.
 
         For colour frames, a ``(channels, 2)`` array of per-channel ranges.
         """
-        return _reduce_ops.data_range(self.iter_blocks(fslice, crop, budget=budget, desc="data_range"),
-                                      colour=len(self.frame_shape) == 3)
+        return self._reduce(_reduce_ops.Range(colour=len(self.frame_shape) == 3),
+                            fslice, crop, budget, "data_range", engine)
 
-    def data_percentile(self, p, fslice=None, crop=None, budget=None):
+    def data_percentile(self, p, fslice=None, crop=None, budget=None, engine=None):
         """Return a percentile p value on data.
 
         Exact (equal to ``numpy.percentile`` with linear interpolation) for
@@ -386,16 +393,29 @@ class FrameSequence(ExportMixin):
         p_arr = np.asarray(p, dtype=float)
         if np.any(~np.isfinite(p_arr)) or np.any((p_arr < 0) | (p_arr > 100)):
             raise InvalidArgumentError(f"percentiles must be within [0, 100], got {p!r}")
-        return _reduce_ops.percentile(
-            lambda: self.iter_blocks(fslice, crop, budget=budget, desc="data_percentile"), p_arr,
-            colour=len(self.frame_shape) == 3, budget=config.resolve_budget(budget))
+        positions, crop_r, _ = self._plan(fslice, crop, budget)
+        shape = self.shape(crop_r)
+        colour = len(shape) == 3
+        n_values = len(positions) * shape[0] * shape[1]
+        if n_values * self.dtype.itemsize * (shape[2] if colour else 1) <= config.resolve_budget(budget) // 2:
+            # small enough to hold: numpy itself, in one read
+            data = self.as3darray(fslice, crop_r, dtype=None, budget=budget)
+            q = p_arr.item() if p_arr.ndim == 0 else p_arr  # numpy treats a scalar q as a Python float
+            if colour:
+                return np.percentile(data.reshape(-1, shape[2]), q, axis=0)
+            return np.percentile(data, q)
+
+        def run(reduction):
+            return self._reduce(reduction, fslice, crop_r, budget, "data_percentile", engine)
+
+        return _reduce_ops.percentile(run, p_arr, self.dtype, n_values,
+                                      shape[2] if colour else 1, colour)
 
     # -- ROI traces -------------------------------------------------------------
-    def _roi_traces(self, weights: list[np.ndarray], fslice, budget) -> np.ndarray:
-        plan = _reduce_ops.RoiPlan(weights, self.frame_shape[:2])
+    def _roi_traces(self, weights: list[np.ndarray], fslice, budget, engine=None) -> np.ndarray:
+        reduction = _reduce_ops.RoiTraces(weights, self.frame_shape[:2])
         # read only the rows and columns that the ROIs span (free for memory maps)
-        blocks = self.iter_blocks(fslice, plan.bbox, budget=budget, desc="ROI traces")
-        return plan.reduce(blocks, len(fslice_positions(fslice, len(self))))
+        return self._reduce(reduction, fslice, reduction.bbox, budget, "ROI traces", engine)
 
     def _as_mask(self, mask, soft: bool) -> np.ndarray:
         shape = self.frame_shape[:2]
@@ -421,18 +441,18 @@ class FrameSequence(ExportMixin):
             raise InvalidArgumentError("the mask selects no pixels")
         return m
 
-    def mask_reduce(self, mask, fslice=None, budget=None) -> np.ndarray:
+    def mask_reduce(self, mask, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Return 1D vector from a mask (or slice), taking average value within
         this mask in each frame (``(n_frames, channels)`` for colour frames)."""
-        return self._roi_traces([self._as_mask(mask, soft=False)], fslice, budget)[0]
+        return self._roi_traces([self._as_mask(mask, soft=False)], fslice, budget, engine)[0]
 
-    def softmask_reduce(self, mask, fslice=None, budget=None) -> np.ndarray:
+    def softmask_reduce(self, mask, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Return 1D vector from a mask (or slice), taking average value within
         this mask in each frame, weighted by mask values between 0 and 1:
         ``sum(w * f) / sum(w)``."""
-        return self._roi_traces([self._as_mask(mask, soft=True)], fslice, budget)[0]
+        return self._roi_traces([self._as_mask(mask, soft=True)], fslice, budget, engine)[0]
 
-    def multi_mask_reduce(self, masks, fslice=None, budget=None) -> np.ndarray:
+    def multi_mask_reduce(self, masks, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Mean inside each of many masks, in one pass over the data.
 
         Parameters
@@ -448,9 +468,9 @@ class FrameSequence(ExportMixin):
         masks = list(masks)
         if not masks:
             raise InvalidArgumentError("multi_mask_reduce needs at least one mask")
-        return self._roi_traces([self._as_mask(m, soft=False) for m in masks], fslice, budget)
+        return self._roi_traces([self._as_mask(m, soft=False) for m in masks], fslice, budget, engine)
 
-    def labels_reduce(self, labels, fslice=None, budget=None, return_labels=False):
+    def labels_reduce(self, labels, fslice=None, budget=None, return_labels=False, engine=None):
         """Mean inside each labelled region of a label image (0 is background).
 
         Returns an ``(n_rois, n_frames)`` array, rows in increasing label order;
@@ -465,7 +485,7 @@ class FrameSequence(ExportMixin):
         values = np.unique(lab[lab > 0])
         if len(values) == 0:
             raise InvalidArgumentError("the label image holds no labels (all pixels are 0)")
-        traces = self._roi_traces([lab == v for v in values], fslice, budget)
+        traces = self._roi_traces([lab == v for v in values], fslice, budget, engine)
         return (traces, values) if return_labels else traces
 
     # -- per-pixel work ------------------------------------------------------
