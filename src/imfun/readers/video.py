@@ -58,6 +58,13 @@ class VideoReader(Reader):
         self._run_keyframe = None  # the last keyframe seen since the last seek
         self._max_gop = 0          # the longest distance between keyframes seen in one run
         self._open()
+        try:
+            self._read_header()
+        except BaseException:
+            self.close()  # a failed open leaves no file open
+            raise
+
+    def _read_header(self) -> None:
         stream = self._stream
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self.fps = float(rate) if rate else 0.0
