@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 from .. import config
+from ..analysis.methods import AnalysisMixin
 from ..axes import Axes
+from ..dist.methods import DaskMixin
 from ..engine import pixels as _pixels
 from ..engine import reduce as _reduce_ops
 from ..engine.blocks import frames_per_block, read_ahead, spans
@@ -45,7 +47,7 @@ def _compose2(f, g):
     return lambda frame: g(f(frame))
 
 
-class FrameSequence(ExportMixin):
+class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
     """Base class for sequence of frames.
 
     A frame sequence is an ordered stack of 2-D frames (``rows x cols``, or

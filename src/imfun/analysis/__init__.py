@@ -1,0 +1,1 @@
+"""Analysis on frame sequences: ΔF/F, ROIs from files, lazy geometry transforms."""
