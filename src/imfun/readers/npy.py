@@ -1,0 +1,171 @@
+"""NumPy ``.npy`` files: one file holding a stack, or one file per frame.
+
+A single file is memory-mapped (``np.load(mmap_mode='r')``): frame ``i`` and
+any crop cost only their bytes.  A collection (glob, list or folder) holds one
+frame per file; headers are checked at opening, frames are read in threads.
+Files are never unpickled (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from ..axes import Axes
+from ..errors import CorruptFileError, ShapeMismatchError, UnsupportedFormatError
+from ..fseq.sequence import FrameSequence
+from .base import Reader, apply_crop, as_slice
+from .registry import register, resolve
+
+NPY_MAGIC = b"\x93NUMPY"
+MAX_THREADS = 8
+
+
+def is_npy(head: bytes) -> bool:
+    """Whether a file's first bytes are a NumPy ``.npy`` header."""
+    return head.startswith(NPY_MAGIC)
+
+
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and dtype of a ``.npy`` file, from its header only.
+
+    Raises :class:`CorruptFileError` for a damaged or truncated file and
+    :class:`UnsupportedFormatError` for an array of Python objects (which
+    would need unpickling).
+    """
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) \
+                else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh)
+            offset = fh.tell()
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptFileError(f"{path} is not a readable .npy file ({exc})") from exc
+    if dtype.hasobject:
+        raise UnsupportedFormatError(
+            f"{path} holds Python objects (dtype {dtype}); imfun never unpickles files. "
+            "Save a numeric array instead (np.save(path, np.asarray(data, dtype=float)))")
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if os.path.getsize(path) < offset + nbytes:
+        raise CorruptFileError(f"{path} is truncated: its header announces {shape} {dtype} "
+                               f"({nbytes} bytes) but the file holds fewer")
+    return tuple(int(n) for n in shape), dtype
+
+
+def load_npy(path, mmap: bool = True) -> np.ndarray:
+    """``np.load`` without pickles, memory-mapped by default."""
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CorruptFileError(f"cannot read {path} ({exc})") from exc
+
+
+def thread_map(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in threads when there are several (file reads release the GIL)."""
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(min(MAX_THREADS, len(items), (os.cpu_count() or 1) * 2)) as pool:
+        return list(pool.map(fn, items))
+
+
+class NpyReader(Reader):
+    """Reads a ``.npy`` stack (memory-mapped) or a collection of one-frame ``.npy`` files.
+
+    Parameters
+    ----------
+    path : str, Path, glob pattern, folder or list of paths
+        One file: a 3-D ``(frames, rows, cols)`` or 4-D ``(..., channels)`` array, or a
+        2-D array (one frame).  Several files: one frame each, 2-D or 3-D
+        ``(rows, cols, channels)``, all of the same shape and dtype.
+    """
+
+    cheap_crop = True
+
+    def __init__(self, path):
+        src = resolve(path)
+        self.files = src.files
+        self.paths = tuple(str(f) for f in self.files)
+        self.axes = Axes()
+        self.metadata = {}
+        self._arr = None
+        self.collection = len(self.files) > 1
+        if not self.collection:
+            self.source = str(self.files[0])
+            shape, self.dtype = npy_header(self.files[0])
+            if len(shape) == 2:
+                shape = (1, *shape)  # one frame
+            if len(shape) not in (3, 4):
+                raise ShapeMismatchError(
+                    f"{self.files[0]} holds an array of shape {shape}; a frame sequence needs 2-D "
+                    "(one frame), 3-D (frames, rows, cols) or 4-D (frames, rows, cols, channels)")
+            self.shape = shape
+            return
+        self.source = f"{src.given} ({len(self.files)} files)"
+        headers = thread_map(npy_header, self.files)
+        frame_shape, self.dtype = headers[0]
+        if len(frame_shape) not in (2, 3):
+            raise ShapeMismatchError(
+                f"{self.files[0]} holds shape {frame_shape}; each file of a collection is one frame, "
+                "2-D (rows, cols) or 3-D (rows, cols, channels)")
+        for f, (shape, dtype) in zip(self.files, headers, strict=True):
+            if shape != frame_shape or dtype != self.dtype:
+                raise ShapeMismatchError(
+                    f"{f} holds a frame of {shape} {dtype}, unlike {self.files[0]} "
+                    f"({frame_shape} {self.dtype}); all frames must have the same shape and dtype")
+        self.shape = (len(self.files), *frame_shape)
+
+    def _array(self) -> np.ndarray:
+        if self._arr is None:
+            arr = load_npy(self.files[0])
+            self._arr = arr[np.newaxis] if arr.ndim == 2 else arr
+        return self._arr
+
+    def _read(self, frames, crop):
+        if not self.collection:
+            sl = as_slice(frames)
+            return apply_crop(np.asarray(self._array()[sl if sl is not None else frames]), crop)
+
+        def one(i):
+            # a memory map of the file, so a crop reads only its rows
+            return np.array(apply_crop(load_npy(self.files[i])[np.newaxis], crop)[0])
+
+        return np.stack(thread_map(one, list(frames)))
+
+    def close(self) -> None:
+        self._arr = None  # the memory map needs no open file; dropping it unmaps
+
+
+@register("npy", (".npy",), sniff=is_npy, collection=True, single=True,
+          description="NumPy .npy: one stack, or one frame per file")
+class FSeq_npy(FrameSequence):
+    """Frames from NumPy ``.npy`` files.
+
+    Parameters
+    ----------
+    path : str, Path, glob pattern or list of paths
+        One ``.npy`` file with a 3-D/4-D stack (memory-mapped; a 2-D array is
+        one frame), or several files of one frame each (read in threads).
+    fns : list of callables
+        The per-frame pipeline.
+    meta : dict or None
+        Metadata, e.g. ``{'axes': [(0.1, 's'), (0.5, 'µm'), (0.5, 'µm')]}``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> np.save(os.path.join(folder, 'stack.npy'), np.zeros((10, 32, 48), np.float32))
+    >>> fs = FSeq_npy(os.path.join(folder, 'stack.npy'))
+    >>> len(fs), fs.frame_shape, fs.dtype
+    (10, (32, 48), dtype('float32'))
+    """
+
+    def __init__(self, path, fns=None, meta=None):
+        super().__init__(NpyReader(path), fns=fns, meta=meta)
+
+
+__all__ = ["FSeq_npy", "NpyReader", "is_npy", "load_npy", "npy_header"]
