@@ -388,6 +388,23 @@ def test_sparse_and_dense_selections(tmp_path):
                                       arr[[4, 9], 2::-1, 0:4])
 
 
+def test_chunked_selections_read_in_pieces(tmp_path):
+    """Picks with gaps up to a chunk are read as chunk-aligned ranges; the rest as selections."""
+    arr = np.arange(200 * 3 * 4, dtype=np.int32).reshape(200, 3, 4)
+    path = tmp_path / "c.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("d", data=np.moveaxis(arr, 0, -1), chunks=(3, 4, 8), compression="gzip")
+    rng = np.random.default_rng(0)
+    picks = [np.arange(0, 200, 3), np.arange(5, 190, 8), np.arange(1, 200, 9), [7], [0, 199],
+             np.sort(rng.choice(200, 60, replace=False)), np.cumsum(rng.integers(1, 9, 30))]
+    with open_seq(path, axes="yxt") as fs:
+        assert fs.reader.natural_block == 8
+        for pick in picks:
+            np.testing.assert_array_equal(fs.reader.read(pick), arr[pick])
+            np.testing.assert_array_equal(fs.reader.read(pick, (slice(2, 0, -1), slice(1, 4, 2))),
+                                          arr[pick][:, 2:0:-1, 1:4:2])
+
+
 # -- h5py data sets through FSeq_arr -------------------------------------------------------------
 def test_h5py_dataset_through_array_reader(tmp_path, data):
     path = tmp_path / "arr.h5"

@@ -42,8 +42,8 @@ import numpy as np
 from ..axes import AxisScale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
 from ..fseq.sequence import FrameSequence
-from .base import Crop, Reader, require
-from .hdf5 import Layout, check_axes, default_axes, frame_runs, label_letter, labels_to_axes, plain_attrs
+from .base import Crop, Reader, as_slice, require
+from .hdf5 import Layout, check_axes, default_axes, label_letter, labels_to_axes, plain_attrs
 from .registry import Source, file_ending, register
 
 ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
@@ -339,11 +339,13 @@ class ZarrReader(Reader):
 
     def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
         arr = self._array()
-        fkey, pick = frame_runs(frames)
-        # orthogonal indexing for a list of frames; basic indexing (faster) for slices
-        getter = arr.oindex.__getitem__ if isinstance(fkey, np.ndarray) else arr.__getitem__
-        block = self.layout.read(getter, fkey, crop)
-        return block if pick is None else block[pick]
+        # zarr decodes each needed chunk once whatever the selection (measured: a strided slice,
+        # an index list and a range-then-pick cost the same), so read the selection as is:
+        # basic indexing for a regular run, orthogonal indexing for a list
+        sl = as_slice(frames)
+        if sl is not None:
+            return self.layout.read(arr.__getitem__, sl, crop)
+        return self.layout.read(arr.oindex.__getitem__, frames, crop)
 
     def close(self) -> None:
         # a Zarr store holds no open files between reads; forgetting the array is enough
