@@ -318,6 +318,12 @@ def test_no_candidate(tmp_path):
         open_seq(tmp_path / "empty.h5")
 
 
+def test_named_text_dataset(tmp_path):
+    path = _write(tmp_path / "txt.h5", words=np.array([[[b"a"]]] * 3))
+    with pytest.raises(DatasetError, match="not pixel numbers"):
+        open_seq(path, dataset="words")
+
+
 def test_zero_length(tmp_path):
     path = _write(tmp_path / "zero.h5", d=np.zeros((0, 4, 5), np.uint8))
     with pytest.raises(EmptySequenceError, match="no frames"):

@@ -135,6 +135,9 @@ class TestOmeZarr04(ReaderConformance):
             assert fs.meta["axes"][1] == (1.0, "µm") and fs.meta["axes"][2] == (0.5, "µm")
         with open_seq(src, array="1") as fs:  # one level named directly keeps the NGFF scales
             assert fs.meta["axes"][2] == (0.5, "µm") and fs.meta["level"] == 1
+        with open_seq(src / "1") as fs:  # the level's folder itself: scales from the image group
+            assert isinstance(fs, FSeq_zarr) and fs.meta["axes"][1] == (1.0, "µm")
+            np.testing.assert_array_equal(fs[3], expected[3, ::2, ::2])
         with pytest.raises(DatasetError, match=r"level=2.*2 resolution levels"):
             open_seq(src, level=2)
 

@@ -164,6 +164,15 @@ def channel_index(ch, n_channels: int, names: Sequence[str] = ()) -> int:
     return int(ch) % n_channels
 
 
+def check_numeric(dtype, where: str) -> np.dtype:
+    """Refuse data that are not pixel numbers (strings, compound records, references)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biuf":
+        raise DatasetError(f"{where} holds values of type {dtype}, not pixel numbers; "
+                           f"choose a numeric data set")
+    return dtype
+
+
 @dataclass
 class Layout:
     """How stored dimensions map to frames ``(n, rows, cols[, c])``.
@@ -389,7 +398,7 @@ class HDF5Reader(Reader):
             if self.shape[0] == 0:
                 raise EmptySequenceError(f"{where} holds no frames (its '{letters[self.layout.t]}' "
                                          f"axis has length 0)")
-            self.dtype = np.dtype(ds.dtype)
+            self.dtype = check_numeric(ds.dtype, where)
             self.natural_block = self.layout.natural_block(ds.chunks)
             lay = self.layout
             self.axes = [scales[lay.t] or AxisScale(), scales[lay.y] or AxisScale(),

@@ -43,7 +43,7 @@ from ..axes import AxisScale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
 from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice, require
-from .hdf5 import Layout, check_axes, default_axes, label_letter, labels_to_axes, plain_attrs
+from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
 from .registry import Source, file_ending, register
 
 ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
@@ -175,7 +175,7 @@ class ZarrReader(Reader):
         if self.shape[0] == 0:
             raise EmptySequenceError(f"{where} holds no frames (its '{letters[self.layout.t]}' "
                                      f"axis has length 0)")
-        self.dtype = np.dtype(arr.dtype)
+        self.dtype = check_numeric(arr.dtype, where)
         self.natural_block = self.layout.natural_block(arr.chunks)
         lay = self.layout
         self.axes = [scales[lay.t] or AxisScale(), scales[lay.y] or AxisScale(),
@@ -202,6 +202,8 @@ class ZarrReader(Reader):
                                    f"{_listing(_walk(root))}") from None
         if _is_array(node):
             self._check_level(level, 1, inner)
+            if not inner:  # the path names a level folder of an OME-Zarr image directly
+                return node, inner, self._parent_ngff_on_disk()
             return node, inner, self._parent_ngff(root, inner)
         ngff = _multiscales(node)
         if ngff is None and _bioformats2raw(node) and "0" in node:
@@ -260,6 +262,24 @@ class ZarrReader(Reader):
         if name not in paths:
             return None
         ngff["level"] = paths.index(name)
+        ngff["levels"] = paths
+        return ngff
+
+    def _parent_ngff_on_disk(self):
+        parent = self.path.resolve().parent
+        if not any((parent / m).is_file() for m in ZARR_METADATA):
+            return None
+        try:
+            group = require("zarr", "zarr").open_group(str(parent), mode="r")
+        except Exception:  # not a readable group: read the array without NGFF scales
+            return None
+        ngff = _multiscales(group)
+        if ngff is None:
+            return None
+        paths = [str(d.get("path", "")) for d in ngff["ms"]["datasets"]]
+        if self.path.resolve().name not in paths:
+            return None
+        ngff["level"] = paths.index(self.path.resolve().name)
         ngff["levels"] = paths
         return ngff
 
