@@ -114,6 +114,8 @@ class TestRGB(TiffConformance):
         with open_seq(src, ch=1) as fs:
             assert fs.frame_shape == expected.shape[1:3]
             np.testing.assert_array_equal(np.asarray(fs), expected[..., 1])
+        with open_seq(src, ch="b") as fs:
+            np.testing.assert_array_equal(fs[4], expected[4, ..., 2])
         with pytest.raises(ChannelError, match="3 channels"):
             open_seq(src, ch=3)
 
@@ -392,3 +394,17 @@ def test_real_foam_tiffs_single_file(shared_data):
     with FSeq_tiff(files[0]) as fs:
         assert len(fs) == 1 and fs.frame_shape == (768, 768)
         np.testing.assert_array_equal(fs[0], tifffile.imread(files[0]))
+
+
+def test_ome_positions_stay_separate_series(tmp_path):
+    path = tmp_path / "positions.ome.tif"
+    a, b = np.zeros((6, 7), np.uint16), np.ones((6, 7), np.uint16)
+    with tifffile.TiffWriter(path, ome=True) as tw:
+        tw.write(a, metadata={"axes": "YX", "PhysicalSizeX": 0.5})
+        tw.write(b, metadata={"axes": "YX", "PhysicalSizeX": 0.7})
+    with FSeq_tiff(path) as fs:
+        assert len(fs) == 1
+        np.testing.assert_array_equal(fs[0], a)
+    with FSeq_tiff(path, series=1) as fs:
+        np.testing.assert_array_equal(fs[0], b)
+        assert fs.meta["axes"][2] == (0.7, "µm")

@@ -88,8 +88,9 @@ class TiffReader(Reader):
     ----------
     path : str or Path
         The TIFF file.
-    ch : int or None
-        Keep this channel (2-D frames); None keeps all (colour frames).
+    ch : int, str or None
+        Keep this channel (2-D frames; ``'r'``, ``'g'``, ``'b'`` name the first three);
+        None keeps all (colour frames).
     series : int
         Which series (image) of the file.
     z : int or None
@@ -101,6 +102,12 @@ class TiffReader(Reader):
         self.source = str(self.path)
         self.paths = (str(self.path),)
         self.series_index = int(series)
+        if isinstance(ch, str):
+            from ..fseq.opening import CHANNEL_NAMES
+
+            if ch.lower() not in CHANNEL_NAMES:
+                raise ChannelError(f"unknown channel name {ch!r}; use 'r', 'g', 'b', an int or None")
+            ch = CHANNEL_NAMES[ch.lower()]
         self._tif = None
         self._mm = None
         tifffile = require("tifffile", "tiff")
@@ -340,8 +347,10 @@ def _single_page_series(series) -> bool:
     if len(series) < 2:
         return False
     first = series[0]
-    return all(len(x.pages) == 1 and x.shape == first.shape and x.dtype == first.dtype
-               and x.axes == first.axes for x in series)
+    # only plain pages: OME positions or ImageJ images are separate series on purpose
+    return all(len(x.pages) == 1 and x.kind in ("shaped", "generic", "uniform")
+               and x.shape == first.shape and x.dtype == first.dtype and x.axes == first.axes
+               for x in series)
 
 
 def _positive(value) -> bool:
