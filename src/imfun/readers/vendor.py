@@ -1,0 +1,579 @@
+"""Microscope vendors' files through maintained readers (optional extra ``imfun[vendor]``).
+
+* Nikon ND2 (``.nd2``) via :mod:`nd2` — frame by frame (``read_frame``).
+* Leica LIF (``.lif``) via :mod:`liffile` — frame by frame (``LifImage.frame``).
+* Zeiss CZI (``.czi``) via :mod:`czifile` — the whole series is decoded once
+  (czifile has no partial reads), then frames are cut from it.
+* Olympus OIF/OIB (``.oif``, ``.oib``) via :mod:`oiffile` — decoded once.
+* Zeiss LSM (``.lsm``) and MetaMorph STK (``.stk``) via :mod:`tifffile` — page by page.
+
+Every format opens as a time sequence of one series (``series=``), one
+z-plane (``z=``) and one channel (``ch=``, or all channels as colour frames
+when ``ch`` is None).  Frames go along time, or along z when there is no time
+axis; a file with both time points and z-planes needs ``z=``.  Physical axes
+come from the file's metadata, in s and µm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..axes import Axes, to_standard
+from ..errors import (
+    ChannelError,
+    CorruptFileError,
+    DatasetError,
+    ImfunError,
+    ImfunWarning,
+    InvalidArgumentError,
+    MetadataWarning,
+)
+from ..fseq.sequence import FrameSequence
+from .base import Reader, require
+from .registry import register
+
+_FRAME_AXES = ("T", "Z")
+
+
+class VendorReader(Reader):
+    """Frames from a multi-dimensional vendor file, read plane by plane.
+
+    Subclasses implement :meth:`_describe` (sizes of the axes by letter: ``T``,
+    ``Z``, ``C``, ``Y``, ``X``, ``S`` for RGB samples, others; physical scales;
+    metadata; dtype) and :meth:`_plane` (one ``(Y, X[, S])`` plane for an index
+    of every other axis).
+    """
+
+    thread_safe = False  # the vendor libraries keep one file handle
+    extra = "vendor"
+    format_name = ""
+
+    def __init__(self, path: str | os.PathLike, series: int = 0, ch: int | None = None,
+                 z: int | None = None):
+        self.path = Path(path)
+        self.source = str(self.path)
+        self.paths = (str(self.path),)
+        self.series_index = int(series)
+        self._handle = None
+        try:
+            self._setup(ch, z)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what subclasses provide -------------------------------------------------
+    def _open(self):
+        raise NotImplementedError
+
+    def _close_handle(self, handle) -> None:
+        handle.close()
+
+    def _describe(self, handle) -> tuple[dict[str, int], dict[str, tuple], dict[str, Any], np.dtype]:
+        raise NotImplementedError
+
+    def _plane(self, handle, sel: dict[str, int]) -> np.ndarray:
+        raise NotImplementedError
+
+    # -- shared logic -------------------------------------------------------------
+    def handle(self):
+        if self._handle is None:
+            if not self.path.exists():
+                from ..errors import SourceNotFoundError
+
+                raise SourceNotFoundError(f"no such file: {self.path}")
+            try:
+                self._handle = self._open()
+            except ImfunError:
+                raise
+            except Exception as exc:  # the libraries raise many kinds for damaged files
+                raise CorruptFileError(f"{self.path} cannot be read as a {self.format_name} file: "
+                                       f"{exc}") from exc
+        return self._handle
+
+    def _setup(self, ch, z) -> None:
+        sizes, scales, metadata, dtype = self._describe(self.handle())
+        sizes = {k: int(v) for k, v in sizes.items()}
+        self.sizes = sizes
+        fixed: dict[str, int] = {}
+        for axis, n in sizes.items():
+            if axis in ("T", "Z", "C", "Y", "X", "S"):
+                continue
+            if n > 1:
+                warnings.warn(f"{self.path} has an axis {axis!r} of {n} elements that imfun does not "
+                              "read as frames; its first element is used", ImfunWarning, stacklevel=4)
+            fixed[axis] = 0
+        nt, nz, nc, ns = (sizes.get(a, 1) for a in ("T", "Z", "C", "S"))
+        # channels: separate planes (C) or samples of a plane (S, e.g. RGB)
+        self._channels: list[int] | None = None
+        self._sample: int | None = None
+        if ch is not None:
+            ch = int(ch)
+            if nc > 1:
+                if not -nc <= ch < nc:
+                    raise ChannelError(f"ch={ch} was asked of {self.path}, which has {nc} channels "
+                                       f"(0..{nc - 1})")
+                self._channels = [ch % nc]
+            elif ns > 1:
+                if not -ns <= ch < ns:
+                    raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have {ns} "
+                                       f"samples (0..{ns - 1})")
+                self._sample = ch % ns
+                self._channels = [0]
+            elif ch not in (0, -1):
+                raise ChannelError(f"ch={ch} was asked of {self.path}, which has one channel; use "
+                                   "ch=0 or None")
+            else:
+                self._channels = [0]
+        else:
+            self._channels = list(range(nc))
+        if z is not None:
+            z = int(z)
+            if nz <= 1 and z not in (0, -1):
+                raise InvalidArgumentError(f"z={z} was given, but {self.path} has no z-planes; "
+                                           "leave z unset")
+            if not -nz <= z < nz:
+                raise InvalidArgumentError(f"z={z} was asked of {self.path}, which has {nz} "
+                                           f"z-planes (0..{nz - 1})")
+            fixed["Z"] = z % nz
+        if nt > 1:
+            self.frame_axis = "T"
+            if nz > 1 and z is None:
+                raise InvalidArgumentError(
+                    f"{self.path} has {nt} time points of {nz} z-planes; choose a plane with z= "
+                    f"(0..{nz - 1}) to read the time points as frames")
+            fixed.setdefault("Z", 0)
+        elif nz > 1 and z is None:
+            self.frame_axis = "Z"
+            fixed["T"] = 0
+        else:
+            self.frame_axis = "T"
+            fixed.setdefault("Z", 0)
+        self._fixed = fixed
+        n = sizes.get(self.frame_axis, 1)
+        rows, cols = sizes["Y"], sizes["X"]
+        n_out = len(self._channels) if nc > 1 else (ns if ns > 1 and self._sample is None else 1)
+        self.shape = (n, rows, cols) if n_out == 1 else (n, rows, cols, n_out)
+        self.dtype = np.dtype(dtype)
+        frame_scale = scales.get(self.frame_axis)
+        self.axes = Axes([frame_scale, scales.get("Y"), scales.get("X")])
+        self.metadata = {"format": self.format_name, "series": self.series_index,
+                         "sizes": dict(sizes), "frame_axis": self.frame_axis,
+                         "selection": {k: v for k, v in fixed.items()}, **metadata}
+        times = metadata.get("frame_times_all")
+        if times is not None:
+            self.metadata.pop("frame_times_all")
+            ft = self._frame_times(times)
+            if ft is not None:
+                self.metadata["frame_times"] = ft
+
+    def _frame_times(self, times) -> np.ndarray | None:
+        """Times of the frames, from a per-(T, Z) table of times in s, when frames go along T."""
+        if self.frame_axis != "T":
+            return None
+        try:
+            out = np.asarray([times[(t, self._fixed.get("Z", 0))] for t in range(self.shape[0])], float)
+        except (KeyError, TypeError):
+            return None
+        return out - out[0] if len(out) else None
+
+    def _read(self, frames, crop):
+        h = self.handle()
+        out = None
+        nc = self.sizes.get("C", 1)
+        for j, f in enumerate(frames):
+            sel = dict(self._fixed)
+            sel[self.frame_axis] = int(f)
+            planes = []
+            for c in self._channels:
+                if nc > 1 or "C" in self.sizes:
+                    sel["C"] = c
+                plane = np.asarray(self._plane(h, sel))
+                if self._sample is not None:
+                    plane = plane[..., self._sample]
+                planes.append(plane if crop is None else plane[crop])
+            frame = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+            if out is None:
+                out = np.empty((len(frames), *frame.shape), self.dtype)
+            out[j] = frame
+        return out
+
+    def close(self) -> None:
+        if getattr(self, "_data", None) is not None:
+            self._data = None  # a decoded CZI/OIF series: decoded again when read again
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            self._close_handle(handle)
+
+
+def _check_series(path, index: int, n: int, what: str = "series") -> None:
+    if not 0 <= index < n:
+        raise DatasetError(f"{path} holds {n} {what} (0..{n - 1}); series={index} does not exist")
+
+
+# -- Nikon ND2 ----------------------------------------------------------------------------
+class ND2Reader(VendorReader):
+    """Nikon NIS-Elements ND2 through the ``nd2`` package; ``series`` is the stage position (P)."""
+
+    format_name = "Nikon ND2"
+
+    def _open(self):
+        nd2 = require("nd2", self.extra)
+        return nd2.ND2File(self.path)
+
+    def _describe(self, f):
+        sizes = dict(f.sizes)
+        npos = sizes.pop("P", 1)
+        _check_series(self.path, self.series_index, npos, "stage positions")
+        loops = list(f.loop_indices)
+        self._loop_keys = sorted(loops[0]) if loops else []
+        self._loops = {tuple(sorted(d.items())): i for i, d in enumerate(loops)}
+        vx = f.voxel_size()
+        scales = {"X": (vx.x, "µm"), "Y": (vx.y, "µm")}
+        if sizes.get("Z", 1) > 1:
+            scales["Z"] = (vx.z, "µm")
+        meta: dict[str, Any] = {}
+        with contextlib.suppress(AttributeError):
+            meta["channel_names"] = [c.channel.name for c in (f.metadata.channels or [])]
+        times: dict = {}
+        period = 0.0
+        for loop in f.experiment or []:
+            if getattr(loop, "type", "") == "TimeLoop":
+                period = float(getattr(loop.parameters, "periodMs", 0) or 0) / 1e3
+        try:
+            for ev in f.events(orient="records"):
+                if ev.get("P Index", self.series_index) == self.series_index and "Time [s]" in ev:
+                    times[(int(ev.get("T Index", 0)), int(ev.get("Z Index", 0)))] = float(ev["Time [s]"])
+        except Exception:  # events are optional metadata; frames do not depend on them
+            times = {}
+        if times:
+            meta["frame_times_all"] = times
+        if period <= 0 and sizes.get("T", 1) > 1 and times:
+            t0 = [times.get((t, 0)) for t in range(sizes["T"])]
+            if all(v is not None for v in t0):
+                period = float(np.median(np.diff(t0)))
+        if period > 0:
+            scales["T"] = (period, "s")
+        return sizes, scales, meta, f.dtype
+
+    def _plane(self, f, sel):
+        key = tuple(sorted((k, self.series_index if k == "P" else sel.get(k, 0)) for k in self._loop_keys))
+        data = f.read_frame(self._loops[key])  # (C, Y, X), (Y, X) or (Y, X, S)
+        if "C" in self.sizes and data.ndim >= 3 and data.shape[0] == self.sizes["C"]:
+            data = data[sel.get("C", 0)]
+        return data
+
+
+@register("nd2", [".nd2"], extra="vendor", description="Nikon NIS-Elements ND2 (nd2)")
+class FSeq_nd2(FrameSequence):
+    """Frames of a Nikon ND2 file (needs ``pip install 'imfun[vendor]'``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The ``.nd2`` file.
+    series : int
+        Stage position (``P``) for multi-position files.
+    ch : int or None
+        One channel (2-D frames) or None for all (colour frames).
+    z : int or None
+        The z-plane; needed when the file has both time points and z-planes.
+        Without time points, frames go along z.
+    fns, meta
+        Per-frame pipeline and metadata overrides.
+
+    Examples
+    --------
+    >>> fs = FSeq_nd2('cells.nd2', ch=0, z=4)        # doctest: +SKIP
+    >>> fs.meta['axes'].describe()                   # doctest: +SKIP
+    't: 1.01 s, y: 0.168 µm, x: 0.168 µm'
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(ND2Reader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+# -- Leica LIF ------------------------------------------------------------------------------
+class LIFReader(VendorReader):
+    """Leica LIF through ``liffile``; ``series`` is the image index in the file."""
+
+    format_name = "Leica LIF"
+
+    def _open(self):
+        liffile = require("liffile", self.extra)
+        return liffile.LifFile(self.path)
+
+    def _image(self, lif):
+        images = list(lif.images)
+        _check_series(self.path, self.series_index, len(images), "images")
+        return images[self.series_index]
+
+    def _describe(self, lif):
+        im = self._image(lif)
+        sizes = dict(im.sizes)
+        scales: dict[str, tuple] = {}
+        coords = im.coords
+        for axis, unit in (("X", "m"), ("Y", "m"), ("Z", "m"), ("T", "s")):
+            c = coords.get(axis)
+            if c is not None and len(c) > 1 and c[1] != c[0]:
+                scales[axis] = tuple(to_standard(abs(float(c[1] - c[0])), unit))
+        meta = {"image_name": im.name}
+        return sizes, scales, meta, im.dtype
+
+    def _plane(self, lif, sel):
+        im = self._image(lif)
+        return im.frame(**{k: v for k, v in sel.items() if k in im.sizes})
+
+
+@register("lif", [".lif"], extra="vendor", description="Leica LIF (liffile)")
+class FSeq_lif(FrameSequence):
+    """Frames of one image of a Leica LIF file (needs ``pip install 'imfun[vendor]'``).
+
+    ``series`` is the image index; ``ch``, ``z`` as for :class:`FSeq_nd2`.
+
+    Examples
+    --------
+    >>> fs = FSeq_lif('experiment.lif', series=2, ch=1)   # doctest: +SKIP
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(LIFReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+# -- Zeiss CZI --------------------------------------------------------------------------------
+class CZIReader(VendorReader):
+    """Zeiss CZI through ``czifile``; the series (scene ``S``) is decoded once, then cut."""
+
+    format_name = "Zeiss CZI"
+
+    def _open(self):
+        czifile = require("czifile", self.extra)
+        return czifile.CziFile(self.path)
+
+    def _describe(self, czi):
+        # czifile axes: B, V, H, S (scene), T, C, Z, Y, X, 0 (samples) ...
+        axes = czi.axes.replace("0", "s").replace("S", "P").replace("s", "S")
+        sizes = dict(zip(axes, czi.shape, strict=True))
+        _check_series(self.path, self.series_index, sizes.pop("P", 1), "scenes")
+        self._axes = axes
+        self._data = None
+        scales: dict[str, tuple] = {}
+        try:
+            from defusedxml import ElementTree as dET
+
+            root = dET.fromstring(czi.metadata(raw=True))
+            for dist in root.iter("Distance"):
+                axis, value = dist.get("Id"), dist.findtext("Value")
+                if axis in ("X", "Y", "Z") and value:
+                    scales[axis] = tuple(to_standard(float(value), "m"))
+        except Exception as exc:  # metadata is optional; frames do not depend on it
+            warnings.warn(f"{self.path}: no pixel size read from the CZI metadata ({exc})",
+                          MetadataWarning, stacklevel=5)
+        return sizes, scales, {}, czi.dtype
+
+    def _plane(self, czi, sel):
+        if self._data is None:
+            self._data = czi.asarray()
+        key = tuple(self.series_index if a == "P" else sel.get(a, 0) if a not in "YXS" else slice(None)
+                    for a in self._axes)
+        return self._data[key]
+
+
+@register("czi", [".czi"], extra="vendor", description="Zeiss CZI (czifile)")
+class FSeq_czi(FrameSequence):
+    """Frames of one scene of a Zeiss CZI file (needs ``pip install 'imfun[vendor]'``).
+
+    The scene is decoded into memory at the first read (czifile cannot read
+    part of a file).  ``series`` is the scene; ``ch``, ``z`` as for :class:`FSeq_nd2`.
+
+    Examples
+    --------
+    >>> fs = FSeq_czi('stack.czi', ch=0)   # doctest: +SKIP
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(CZIReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+# -- Olympus OIF / OIB -------------------------------------------------------------------------
+class OIFReader(VendorReader):
+    """Olympus OIF/OIB through ``oiffile``; the series is decoded once, then cut."""
+
+    format_name = "Olympus OIF/OIB"
+
+    def _open(self):
+        oiffile = require("oiffile", self.extra)
+        return oiffile.OifFile(self.path)
+
+    def _describe(self, oif):
+        n = len(oif.series)
+        _check_series(self.path, self.series_index, n)
+        s = oif.series[self.series_index]
+        self._axes = "".join(getattr(s, "axes", oif.axes)).upper()
+        shape = tuple(getattr(s, "shape", oif.shape))
+        self._data = None
+        sizes = dict(zip(self._axes, shape, strict=False))
+        scales: dict[str, tuple] = {}
+        try:
+            ref = oif.mainfile["Reference Image Parameter"]
+            unit = str(ref.get("WidthUnit", "um"))
+            scales["X"] = tuple(to_standard(float(ref["WidthConvertValue"]), unit))
+            scales["Y"] = tuple(to_standard(float(ref["HeightConvertValue"]), unit))
+        except Exception:
+            warnings.warn(f"{self.path}: no pixel size found in the OIF settings", MetadataWarning,
+                          stacklevel=5)
+        return sizes, scales, {}, np.dtype(s.dtype) if hasattr(s, "dtype") else np.dtype("u2")
+
+    def _plane(self, oif, sel):
+        if self._data is None:
+            self._data = oif.asarray(self.series_index)
+        key = tuple(sel.get(a, 0) if a not in "YXS" else slice(None) for a in self._axes)
+        return self._data[key]
+
+
+@register("oif", [".oif", ".oib"], extra="vendor", description="Olympus OIF/OIB (oiffile)")
+class FSeq_oif(FrameSequence):
+    """Frames of an Olympus OIF/OIB file (needs ``pip install 'imfun[vendor]'``).
+
+    Decoded into memory at the first read.  ``series``, ``ch``, ``z`` as for
+    :class:`FSeq_nd2`.
+
+    Examples
+    --------
+    >>> fs = FSeq_oif('cells.oib', ch=1)   # doctest: +SKIP
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(OIFReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+# -- Zeiss LSM and MetaMorph STK through tifffile ---------------------------------------------------
+class TiffSeriesReader(VendorReader):
+    """A tifffile series read page by page, with the axes tifffile gives it."""
+
+    extra = "tiff"
+
+    def _open(self):
+        tifffile = require("tifffile", self.extra)
+        return tifffile.TiffFile(self.path)
+
+    def _describe(self, tif):
+        _check_series(self.path, self.series_index, len(tif.series))
+        s = tif.series[self.series_index]
+        axes, shape = s.get_axes(False), tuple(int(n) for n in s.get_shape(False))
+        if "T" not in axes:  # tifffile's generic page axes (I: image sequence, Q: unknown) are time
+            for generic in "IQ":
+                if generic in axes:
+                    axes = axes.replace(generic, "T", 1)
+                    break
+        page_size = int(s.keyframe.size)
+        k = next((i for i in range(len(axes)) if math.prod(shape[i:]) == page_size), None)
+        if k is None or "Y" not in axes[k:] or "X" not in axes[k:]:
+            raise CorruptFileError(f"{self.path}: cannot tell pages from the series axes {axes!r}")
+        self._lead, self._lead_shape = axes[:k], shape[:k]
+        self._page_axes = axes[k:]
+        sizes = dict(zip(axes, shape, strict=True))
+        scales, meta = self._scales(tif)
+        return sizes, scales, meta, s.dtype
+
+    def _scales(self, tif) -> tuple[dict, dict]:
+        return {}, {}
+
+    def _page_data(self, tif, index: int) -> np.ndarray:
+        page = tif.series[self.series_index].pages[index]  # from the current handle (reopened after close)
+        if page is None:
+            raise CorruptFileError(f"{self.path}: page {index} is missing; the file may be truncated")
+        return page.asarray()
+
+    def _plane(self, tif, sel):
+        idx = tuple(sel.get(a, 0) for a in self._lead)
+        index = int(np.ravel_multi_index(idx, self._lead_shape)) if self._lead else 0
+        data = self._page_data(tif, index).reshape([self.sizes[a] for a in self._page_axes])
+        key = tuple(sel.get(a, 0) if a not in "YXS" else slice(None) for a in self._page_axes)
+        return data[key]
+
+
+class LSMReader(TiffSeriesReader):
+    """Zeiss LSM: VoxelSizeX/Y/Z (m) and TimeIntervall (s) from the CZ_LSMINFO tag."""
+
+    format_name = "Zeiss LSM"
+
+    def _scales(self, tif):
+        lsm = tif.lsm_metadata or {}
+        if not lsm:
+            warnings.warn(f"{self.path} has no CZ_LSMINFO tag; it is not a Zeiss LSM file, or a "
+                          "damaged one: no physical axes", MetadataWarning, stacklevel=6)
+        scales: dict[str, tuple] = {}
+        for axis in "XYZ":
+            v = float(lsm.get(f"VoxelSize{axis}", 0) or 0)
+            if v > 0:
+                scales[axis] = tuple(to_standard(v, "m"))
+        dt = float(lsm.get("TimeIntervall", 0) or 0)
+        stamps = lsm.get("TimeStamps")
+        meta: dict[str, Any] = {}
+        if stamps is not None and len(stamps) > 1:
+            stamps = np.asarray(stamps, float)
+            meta["lsm_time_stamps"] = stamps
+            if dt <= 0:
+                dt = float(np.median(np.diff(stamps)))
+        if dt > 0:
+            scales["T"] = (dt, "s")
+        return scales, meta
+
+
+class STKReader(TiffSeriesReader):
+    """MetaMorph STK: spatial calibration and z distances from the UIC tags."""
+
+    format_name = "MetaMorph STK"
+
+    def _scales(self, tif):
+        stk = tif.stk_metadata or {}
+        scales: dict[str, tuple] = {}
+        unit = str(stk.get("CalibrationUnits") or "µm")
+        unit = {"um": "µm", "microns": "µm", "micron": "µm"}.get(unit.strip().lower(), unit)
+        for axis, key in (("X", "XCalibration"), ("Y", "YCalibration")):
+            v = float(stk.get(key, 0) or 0)
+            if v > 0:
+                scales[axis] = tuple(to_standard(v, unit))
+        zd = np.asarray(stk.get("ZDistance", []), float)
+        if zd.size and np.any(zd > 0):
+            scales["Z"] = (float(np.median(zd[zd > 0])), "µm")
+        return scales, {}
+
+
+@register("lsm", [".lsm"], extra="tiff", priority=5, description="Zeiss LSM (tifffile)")
+class FSeq_lsm(FrameSequence):
+    """Frames of a Zeiss LSM file (read with tifffile).
+
+    ``series``, ``ch``, ``z`` as for :class:`FSeq_nd2`; axes from the LSM
+    header (voxel sizes, time interval).
+
+    Examples
+    --------
+    >>> fs = FSeq_lsm('timelapse.lsm', ch=0)   # doctest: +SKIP
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(LSMReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+@register("stk", [".stk"], extra="tiff", priority=5, description="MetaMorph STK (tifffile)")
+class FSeq_stk(FrameSequence):
+    """Frames of a MetaMorph STK stack (read with tifffile).
+
+    Examples
+    --------
+    >>> fs = FSeq_stk('stack.stk')   # doctest: +SKIP
+    """
+
+    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
+        super().__init__(STKReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+
+
+__all__ = ["FSeq_czi", "FSeq_lif", "FSeq_lsm", "FSeq_nd2", "FSeq_oif", "FSeq_stk", "VendorReader"]
