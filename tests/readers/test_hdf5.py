@@ -243,8 +243,6 @@ def test_irregular_time_scale_gives_frame_times(tmp_path, data):
         np.testing.assert_allclose(fs[[1, 4, 5]].frame_idx(), times[[1, 4, 5]])
 
 
-@pytest.mark.xfail(reason="FrameSequence._subsequence treats a regular pick of irregular "
-                          "frame_times as regular (dt * step); a fix belongs in fseq/sequence.py")
 def test_irregular_times_regular_pick(tmp_path, data):
     path = tmp_path / "irregular.h5"
     times = np.cumsum(np.arange(len(data))) * 1.5

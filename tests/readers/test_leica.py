@@ -196,9 +196,6 @@ def test_las_af_end_to_end(tmp_path):
         assert fs[2:8:2].frame_idx()[0] == pytest.approx(2 * 0.2501234)
 
 
-@pytest.mark.xfail(reason="FrameSequence._subsequence (sequence.py) turns recorded frame_times into "
-                          "t0 + k*dt for a regular step, so irregular recorded times are lost",
-                   strict=False)
 def test_subsequence_keeps_recorded_times(tmp_path):
     frames = np.zeros((12, 4, 5), np.uint8)
     pattern = write_frames(tmp_path, "Series003", frames)

@@ -80,8 +80,8 @@ def normalize_crop(crop, frame_shape: tuple[int, ...]) -> Crop:
     for s, size, name in zip(crop, frame_shape[:2], ("rows", "columns"), strict=True):
         if s.step == 0:
             raise InvalidArgumentError("crop step cannot be zero")
-        resolved = slice(*s.indices(size))
-        if len(range(resolved.start, resolved.stop, resolved.step)) == 0:
+        resolved = as_slice(range(*s.indices(size)))
+        if len(as_range(resolved)) == 0:
             raise EmptySequenceError(f"crop {s} selects no {name} of the {size} in a frame")
         out.append(resolved)
     if all(s == slice(0, size, 1) for s, size in zip(out, frame_shape[:2], strict=True)):
@@ -89,10 +89,20 @@ def normalize_crop(crop, frame_shape: tuple[int, ...]) -> Crop:
     return tuple(out)
 
 
+def as_range(s: slice) -> range:
+    """The indices of a resolved slice (``stop=None`` with a negative step runs to 0)."""
+    return range(s.start, -1 if s.stop is None else s.stop, s.step)
+
+
+def as_slice(r: range) -> slice:
+    """A resolved slice for a range; stays valid when applied again (no negative stop)."""
+    return slice(r.start, None if r.stop < 0 else r.stop, r.step)
+
+
 def crop_shape(crop: Crop, frame_shape: tuple[int, ...]) -> tuple[int, ...]:
     if crop is None:
         return tuple(frame_shape)
-    dims = tuple(len(range(s.start, s.stop, s.step)) for s in crop)
+    dims = tuple(len(as_range(s)) for s in crop)
     return dims + tuple(frame_shape[2:])
 
 
@@ -104,6 +114,5 @@ def compose_crops(outer: Crop, inner: Crop) -> Crop:
         return outer
     out = []
     for a, b in zip(outer, inner, strict=True):
-        r = range(a.start, a.stop, a.step)[b]
-        out.append(slice(r.start, r.stop, r.step))
+        out.append(as_slice(as_range(a)[b]))
     return tuple(out)

@@ -295,16 +295,19 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         new.fns = list(self.fns)
         new.meta = dict(self.meta)
         new.meta["axes"] = self.meta["axes"].copy()
-        times = self.frame_idx() if self.meta["axes"][0].unit or "frame_times" in self.meta \
-            else None
-        step = np.unique(np.diff(positions)) if len(positions) > 1 else np.array([1])
-        if times is not None and len(step) == 1 and step[0] > 0:
-            dt, unit = self.meta["axes"][0]
-            new.meta["axes"][0] = (dt * int(step[0]), unit)
-            new.meta["t0"] = float(times[positions[0]])
-            new.meta.pop("frame_times", None)
-        elif times is not None:
-            new.meta["frame_times"] = times[positions]
+        recorded = self.meta.get("frame_times")
+        if recorded is not None and len(recorded) == len(self):
+            # recorded (possibly irregular) time stamps travel with their frames
+            new.meta["frame_times"] = np.asarray(recorded, dtype=float)[positions]
+        elif self.meta["axes"][0].unit:
+            times = self.frame_idx()
+            step = np.unique(np.diff(positions)) if len(positions) > 1 else np.array([1])
+            if len(step) == 1 and step[0] > 0:
+                dt, unit = self.meta["axes"][0]
+                new.meta["axes"][0] = (dt * int(step[0]), unit)
+                new.meta["t0"] = float(times[positions[0]])
+            else:
+                new.meta["frame_times"] = times[positions]
         return new
 
     # -- resources ----------------------------------------------------------

@@ -59,6 +59,14 @@ def apply_crop(block: np.ndarray, crop: Crop) -> np.ndarray:
     return block if crop is None else block[(slice(None), *crop)]
 
 
+def forward_slice(s: slice) -> slice:
+    """The same indices as a resolved slice, in increasing order (step > 0)."""
+    if s.step > 0:
+        return s
+    r = range(s.start, -1 if s.stop is None else s.stop, s.step)[::-1]
+    return slice(r.start, r.stop, r.step) if len(r) else slice(0, 0)
+
+
 class Reader(ABC):
     """Base class of all readers.  Subclasses set the attributes in ``__init__``.
 
@@ -203,6 +211,9 @@ class ArrayReader(Reader):
         sl = as_slice(frames)
         key = sl if sl is not None else frames
         if crop is not None and not isinstance(self.arr, np.ndarray):
-            # chunked stores read only the crop; numpy views make the crop free anyway
-            return np.asarray(self.arr[(key, *crop)])
+            # chunked stores read only the crop (forwards: h5py and zarr refuse negative steps)
+            forward = tuple(forward_slice(s) for s in crop)
+            block = np.asarray(self.arr[(key, *forward)])
+            flips = tuple(slice(None, None, -1) if s.step < 0 else slice(None) for s in crop)
+            return block[(slice(None), *flips)]
         return apply_crop(np.asarray(self.arr[key]), crop)
