@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 from .errors import InvalidArgumentError
 
@@ -192,7 +192,7 @@ def _cells(shape, n_cells, dx, radius_um, donut, rng) -> tuple[np.ndarray, np.nd
         u = ((xx - cx) * np.cos(phi) + (yy - cy) * np.sin(phi)) / a
         v = (-(xx - cx) * np.sin(phi) + (yy - cy) * np.cos(phi)) / b
         r = np.hypot(u, v)
-        p = 1.0 / (1.0 + np.exp((r - 1.0) / 0.12))  # soft edge
+        p = special.expit((1.0 - r) / 0.12)  # soft edge
         if donut:
             p *= 1.0 - 0.7 * np.exp(-0.5 * (r / 0.35) ** 2)  # dark nucleus
         profiles[k] = p
