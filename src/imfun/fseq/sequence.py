@@ -494,7 +494,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         return (traces, values) if return_labels else traces
 
     # -- per-pixel work ------------------------------------------------------
-    def time_project(self, fslice=None, fn=np.mean, crop=None, budget=None) -> np.ndarray:
+    def time_project(self, fslice=None, fn=np.mean, crop=None, budget=None, engine=None) -> np.ndarray:
         """Apply an f(vector) -> scalar function for each pixel.
 
         When ``fn`` accepts an ``axis`` argument (numpy reductions), it is
@@ -513,6 +513,10 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         numpy.ndarray
             A projected frame.
         """
+        from ..dist import engine as dist_engine
+
+        if dist_engine.wants_dask(engine):  # tiles of pixels as dask tasks
+            return dist_engine.time_project(self, fslice, fn, crop, budget, engine)
         return _pixels.time_project(self, fslice, fn, crop, config.resolve_budget(budget))
 
     def pix_iter(self, pmask=None, fslice=None, rand=False, crop=None, **kwargs):
@@ -542,7 +546,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
                                 kwargs.get("dtype", np.float64),
                                 config.resolve_budget(kwargs.get("budget")))
 
-    def pw_transform(self, pwfn, verbose=False, vectorized=False, **kwargs) -> FrameSequence:
+    def pw_transform(self, pwfn, verbose=False, vectorized=False, engine=None, **kwargs) -> FrameSequence:
         """Spawn another frame sequence, pixelwise applying a user-provided function.
 
         Parameters
@@ -566,10 +570,16 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """
         check_kwargs("pw_transform", kwargs, ("pmask", "fslice", "crop", "dtype", "budget", "rand"))
         kwargs.pop("rand", None)  # order does not change the result
-        out = _pixels.pw_transform(self, pwfn, verbose, vectorized,
-                                   pmask=kwargs.get("pmask"), fslice=kwargs.get("fslice"),
-                                   crop=kwargs.get("crop"), dtype=kwargs.get("dtype"),
-                                   budget=config.resolve_budget(kwargs.get("budget")))
+        from ..dist import engine as dist_engine
+
+        # tiles of pixels as dask tasks when asked (engine='dask', a Client, an active client)
+        on_dask = dist_engine.wants_dask(engine)
+        transform = dist_engine.pw_transform if on_dask else _pixels.pw_transform
+        out = transform(self, pwfn, verbose, vectorized,
+                        pmask=kwargs.get("pmask"), fslice=kwargs.get("fslice"),
+                        crop=kwargs.get("crop"), dtype=kwargs.get("dtype"),
+                        budget=config.resolve_budget(kwargs.get("budget")),
+                        **({"engine": engine} if on_dask else {}))
         meta = {"axes": self.meta["axes"].copy()}
         return FSeq_arr(out, meta=meta)
 
