@@ -8,9 +8,10 @@ into seconds and micrometres with :func:`to_standard`.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, MetadataWarning
 
 _SPELLINGS = {
     "um": "µm", "μm": "µm", "micron": "µm", "microns": "µm", "micrometer": "µm",
@@ -46,6 +47,21 @@ def to_standard(scale: float, unit: str | None) -> AxisScale:
     if u in _TIME_TO_S:
         return AxisScale(float(scale) * _TIME_TO_S[u], "s")
     return AxisScale(float(scale), u)
+
+
+def checked_scale(value, unit: str | None, where: str) -> AxisScale | None:
+    """A scale read from a file, in standard units; None, with a
+    :class:`~imfun.errors.MetadataWarning` naming ``where``, when it is not a
+    positive number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
+    if not math.isfinite(v) or v <= 0:
+        warnings.warn(f"ignored the axis scale {value!r} of {where}: it must be a positive number",
+                      MetadataWarning, stacklevel=3)
+        return None
+    return to_standard(v, unit)
 
 
 class AxisScale(NamedTuple):

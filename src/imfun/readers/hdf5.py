@@ -63,7 +63,7 @@ from typing import Any
 
 import numpy as np
 
-from ..axes import AxisScale, to_standard
+from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import (
     ChannelError,
     CorruptFileError,
@@ -353,18 +353,6 @@ def plain_attrs(attrs, max_size: int = 64) -> dict[str, Any]:
     return out
 
 
-def _scale(step, unit, what: str) -> AxisScale | None:
-    try:
-        step = float(step)
-    except (TypeError, ValueError):
-        step = float("nan")
-    if not np.isfinite(step) or step <= 0:
-        warnings.warn(f"ignored the axis scale {step!r} of {what}: it must be a positive number",
-                      MetadataWarning, stacklevel=4)
-        return None
-    return to_standard(step, unit)
-
-
 class HDF5Reader(Reader):
     """Reads frames from one data set of an HDF5 file (see the module text for the rules)."""
 
@@ -507,7 +495,7 @@ def describe_dataset(ds, given: str | None = None
         values = np.asarray(attrs["imfun_scales"], dtype=float).ravel()
         units = _text_list(attrs["imfun_units"]) if "imfun_units" in attrs else [""] * len(values)
         if len(values) == ndim and len(units) == ndim:
-            scales = [_scale(v, u, what) for v, u in zip(values, units, strict=True)]
+            scales = [checked_scale(v, u, what) for v, u in zip(values, units, strict=True)]
         else:
             warnings.warn(f"ignored imfun_scales/imfun_units of {what}: they need {ndim} entries",
                           MetadataWarning, stacklevel=3)
@@ -533,7 +521,7 @@ def describe_dataset(ds, given: str | None = None
                           stacklevel=3)
             continue
         if scales[i] is None:
-            scales[i] = _scale(np.median(np.diff(values)), unit, f"dimension scale {i} of {what}")
+            scales[i] = checked_scale(np.median(np.diff(values)), unit, f"dimension scale {i} of {what}")
         if len(values) == ds.shape[i]:
             values_of[i] = (values, unit)
 
@@ -578,7 +566,7 @@ def describe_dataset(ds, given: str | None = None
             targets = spatial[-len(sizes):] if len(sizes) < len(spatial) else []
         for i, s in zip(targets, sizes, strict=False):
             if scales[i] is None and not (labelled and letters[i] in "tc"):
-                scales[i] = _scale(s, "µm", f"element_size_um of {what}")
+                scales[i] = checked_scale(s, "µm", f"element_size_um of {what}")
 
     if frame_axis in values_of:
         values, unit = values_of[frame_axis]

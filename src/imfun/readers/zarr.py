@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..axes import AxisScale, to_standard
+from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
 from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice, require
@@ -300,7 +300,7 @@ class ZarrReader(Reader):
             values = list(attrs["imfun_scales"]) if isinstance(attrs["imfun_scales"], list) else []
             units = attrs.get("imfun_units") or [""] * len(values)
             if len(values) == ndim and len(units) == ndim:
-                scales = [_positive(v, u, where) for v, u in zip(values, units, strict=True)]
+                scales = [checked_scale(v, u, where) for v, u in zip(values, units, strict=True)]
         if letters is None:
             names = attrs.get("_ARRAY_DIMENSIONS") or \
                 getattr(getattr(arr, "metadata", None), "dimension_names", None)
@@ -343,7 +343,7 @@ class ZarrReader(Reader):
         if scale is not None and global_scale is not None and len(global_scale) == len(scale):
             scale = scale * global_scale
         if scale is not None and len(scale) == ndim:
-            scales = [_positive(s, _ngff_unit(a.get("unit")), where)
+            scales = [checked_scale(s, _ngff_unit(a.get("unit")), where)
                       for s, a in zip(scale, axes, strict=True)]
         else:
             scales = [to_standard(1.0, _ngff_unit(a.get("unit"))) if a.get("unit") else None
@@ -370,18 +370,6 @@ class ZarrReader(Reader):
     def close(self) -> None:
         # a Zarr store holds no open files between reads; forgetting the array is enough
         self._arr = None
-
-
-def _positive(value, unit, where) -> AxisScale | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not np.isfinite(v) or v <= 0:
-        warnings.warn(f"ignored the axis scale {value!r} of {where}: it must be a positive number",
-                      MetadataWarning, stacklevel=5)
-        return None
-    return to_standard(v, unit)
 
 
 def _claims(src: Source) -> bool:
