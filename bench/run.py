@@ -296,30 +296,40 @@ PIMS: pims.open(tif), frames read one by one.  dask-image: imread(tif, nframes=1
 
 # -- the export benchmark from bench/export_bench.py (written by another helper) ----------------
 
-def run_export_bench(path: Path, out: Path, quick: bool) -> None:
+def run_export_bench(path: Path, out: Path, frames: int, size: int, quick: bool):
+    """Run ``bench.export_bench.t11`` on data of the same size, if that module is there."""
     try:
         from . import export_bench
     except ImportError as exc:
         if getattr(exc, "name", "") in ("bench.export_bench", "export_bench"):
             print("\nT11 (export): bench/export_bench.py is not there yet; skipped.")
-            return
+            return None
         raise
-    fn = next((getattr(export_bench, n) for n in ("t11", "run_t11", "bench_t11", "run", "main")
+    fn = next((getattr(export_bench, n) for n in ("t11", "run_t11", "bench_t11")
                if callable(getattr(export_bench, n, None))), None)
     if fn is None:
-        print("\nT11 (export): bench/export_bench.py has no t11/run function; skipped.")
-        return
-    offered = {"path": path, "data_path": path, "tif": path, "out": out, "out_dir": out,
-               "quick": quick}
+        print("\nT11 (export): bench/export_bench.py has no t11 function; skipped.")
+        return None
+    offered = {"frames": frames, "size": size, "out": out, "path": path, "quick": quick}
+    if quick:
+        offered["repeats"] = 1
     params = inspect.signature(fn).parameters
-    kwargs = {k: v for k, v in offered.items() if k in params}
-    print("\nT11 (export):", flush=True)
-    result = fn(**kwargs)
-    if result is not None:
-        print(result if isinstance(result, str) else json.dumps(result, indent=1, default=str))
+    print("\nT11 (export: our writers against the libraries writing the array directly):", flush=True)
+    result = fn(**{k: v for k, v in offered.items() if k in params})
+    if isinstance(result, str):
+        print(result)
+    return result
 
 
 # -- main --------------------------------------------------------------------------
+
+def _load() -> str:
+    """The machine's load: other work on it slows the timings."""
+    try:
+        return f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+    except OSError:
+        return f"{os.cpu_count()} CPUs"
+
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
@@ -380,7 +390,7 @@ def main(argv=None) -> dict:
     print(f"data: {path} — {shape[0]} frames of {shape[1]}x{shape[2]} {dtype} "
           f"({data.nbytes / MIB:.0f} MiB); ours opened as {opened_as}; budget {budget / MIB:.0f} MiB")
     print(f"mode: {'a fresh process per case and contender' if subproc else 'in this process'}; "
-          f"{args.repeat} runs each, the last (warm) one reported", flush=True)
+          f"{args.repeat} runs each, the last (warm) one reported; {_load()}", flush=True)
 
     res_dir = out / "results-tmp"
     res_dir.mkdir(exist_ok=True)
@@ -402,7 +412,7 @@ def main(argv=None) -> dict:
         res_dir.rmdir()
 
     rows = build_rows(results, budget)
-    print()
+    print(f"\n{_load()} at the end")
     print(format_table(rows))
     print()
     print(NOTES)
@@ -410,12 +420,12 @@ def main(argv=None) -> dict:
         for impl, err in row["errors"].items():
             print(f"error {row['case']} {impl}: {err}")
     report = {"data": str(path), "shape": list(shape), "dtype": str(dtype), "budget": budget,
-              "opened_as": opened_as, "subprocess": subproc,
+              "opened_as": opened_as, "subprocess": subproc, "load_end": _load(),
               "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows]}
+    if not args.skip_export:
+        report["T11"] = run_export_bench(path, out, args.frames, args.size, args.quick)
     (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"\nresults: {out / 'results.json'}")
-    if not args.skip_export:
-        run_export_bench(path, out, args.quick)
     return report
 
 
