@@ -212,7 +212,7 @@ def test_zarr_colour_is_tcyx(tmp_path):
 def test_rechunk_aligns_blocks():
     blocks = [(0, np.arange(5)), (5, np.arange(5, 12)), (12, np.arange(12, 13))]
     out = list(writers.rechunk(iter(blocks), 4))
-    assert [s for s, _ in out] == [0, 4, 12]
+    assert [s for s, _ in out] == [0, 4, 8, 12]
     np.testing.assert_array_equal(np.concatenate([b for _, b in out]), np.arange(13))
     assert all(len(b) % 4 == 0 for _, b in out[:-1])
 

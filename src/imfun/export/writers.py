@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,27 @@ class Plan:
         """Whether the frame axis is a length (a z-stack) rather than time."""
         return self.axes[0].unit in _LENGTH_UNITS
 
+    def align_blocks(self, chunk: int) -> None:
+        """Shrink the budget so that blocks hold whole chunks of ``chunk`` frames, when possible.
+
+        Then :func:`rechunk` has nothing to copy; it still guards the alignment.
+        """
+        from .. import config
+
+        per = self.per_block
+        if chunk <= 1 or per % chunk == 0 or per < chunk:
+            return
+        want = per // chunk * chunk
+        lo, hi = 1, config.resolve_budget(self.budget)
+        while lo < hi:  # the largest budget that gives at most `want` frames per block
+            mid = (lo + hi + 1) // 2
+            if self.fs._plan(self.fslice, self.crop, mid)[2] <= want:
+                lo = mid
+            else:
+                hi = mid - 1
+        if self.fs._plan(self.fslice, self.crop, lo)[2] == want:
+            self.budget, self.per_block = lo, want
+
     def blocks(self, desc: str) -> Iterator[tuple[int, np.ndarray]]:
         for start, block in self.fs.iter_blocks(self.fslice, self.crop, dtype=self.dtype_arg,
                                                 budget=self.budget, desc=desc):
@@ -97,18 +119,25 @@ def _fslice_step(fslice) -> int:
 def rechunk(blocks: Iterator[tuple[int, np.ndarray]], chunk: int) -> Iterator[tuple[int, np.ndarray]]:
     """Regroup blocks so each one starts on a multiple of ``chunk`` frames and holds whole chunks.
 
-    Chunked stores then never re-read and re-write a chunk split between two blocks.
+    Chunked stores then never re-read and re-write a chunk split between two
+    blocks.  Only the frames of a chunk split between two blocks are copied.
     """
     carry: np.ndarray | None = None
     carry_start = 0
     for start, block in blocks:
-        if carry is not None and len(carry):
-            block = np.concatenate([carry, block])
-            start = carry_start
-        n_whole = (len(block) // chunk) * chunk
+        pos = 0
+        if carry is not None:
+            need = chunk - len(carry)
+            if len(block) < need:
+                carry = np.concatenate([carry, block])
+                continue
+            yield carry_start, np.concatenate([carry, block[:need]])
+            carry, pos = None, need
+        n_whole = (len(block) - pos) // chunk * chunk
         if n_whole:
-            yield start, block[:n_whole]
-        carry, carry_start = block[n_whole:], start + n_whole
+            yield start + pos, block[pos:pos + n_whole]
+        if pos + n_whole < len(block):
+            carry, carry_start = block[pos + n_whole:], start + pos + n_whole
     if carry is not None and len(carry):
         yield carry_start, carry
 
@@ -183,10 +212,19 @@ def to_tiff(fs: FrameSequence, path, *, imagej: bool = True, ome: bool = False, 
     with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp, warnings.catch_warnings():
         # ImageJ itself cannot read BigTIFF, Fiji (Bio-Formats) and tifffile can
         warnings.filterwarnings("ignore", message=".*nonconformant BigTIFF ImageJ")
-        with tifffile.TiffWriter(tmp, bigtiff=bigtiff, imagej=imagej, ome=ome) as tif:
-            tif.write(plan.frames("to_tiff", transpose), shape=shape, dtype=plan.dtype,
-                      photometric=photometric, compression=compression, resolution=resolution,
-                      metadata=meta)
+        if compression is None and transpose is None:
+            # uncompressed frames are contiguous in the file: fill a memory map block by block
+            # uncompressed frames are contiguous: write the header and empty pages, then the data
+            offset, _ = tifffile.imwrite(
+                tmp, shape=shape, dtype=plan.dtype.newbyteorder("="), bigtiff=bigtiff, imagej=imagej,
+                ome=ome, photometric=photometric, resolution=resolution, metadata=meta,
+                returnoffset=True)
+            _fill_file(tmp, offset, plan.blocks("to_tiff"))
+        else:
+            with tifffile.TiffWriter(tmp, bigtiff=bigtiff, imagej=imagej, ome=ome) as tif:
+                tif.write(plan.frames("to_tiff", transpose), shape=shape, dtype=plan.dtype,
+                          photometric=photometric, compression=compression, resolution=resolution,
+                          metadata=meta)
     return Path(path)
 
 
@@ -224,6 +262,7 @@ def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
             dz = t_ax.scale if plan.frame_is_space else 1.0
             ds.attrs["element_size_um"] = np.array([dz, y_ax.scale, x_ax.scale], float)
         step = ds.chunks[0] if ds.chunks else 1
+        plan.align_blocks(step)
         for start, block in rechunk(plan.blocks("to_hdf5"), step):
             ds[start:start + len(block)] = block
     return Path(path)
@@ -293,10 +332,20 @@ def to_zarr(fs: FrameSequence, path, *, overwrite: bool = False, chunks=None, co
                                  compressors=compressors,
                                  chunk_key_encoding={"name": "v2", "separator": "/"})
         group.attrs["multiscales"] = ngff_multiscales(plan, name)
-        for start, block in rechunk(plan.blocks("to_zarr"), chunks[0]):
-            if plan.colour:
-                block = block.transpose(0, 3, 1, 2)
-            arr[start:start + len(block)] = block
+        # one write in flight while the next block is read and handed over: zarr encodes the
+        # chunks of a call in parallel, and two calls keep the cores busy over each call's tail
+        plan.align_blocks(chunks[0])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imfun-zarr") as pool:
+            pending = None
+            for start, block in rechunk(plan.blocks("to_zarr"), chunks[0]):
+                if plan.colour:
+                    block = block.transpose(0, 3, 1, 2)
+                job = pool.submit(arr.__setitem__, slice(start, start + len(block)), block)
+                if pending is not None:
+                    pending.result()
+                pending = job
+            if pending is not None:
+                pending.result()
     return Path(path)
 
 
@@ -309,17 +358,22 @@ def to_npy(fs: FrameSequence, path, *, overwrite: bool = False, fslice=None, cro
     """
     plan = Plan(fs, fslice, crop, budget, dtype)
     with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=plan.dtype, shape=plan.shape)
-        try:
-            for start, block in plan.blocks("to_npy"):
-                out[start:start + len(block)] = block
-            out.flush()
-        finally:
-            mm = getattr(out, "_mmap", None)
-            del out
-            if mm is not None:
-                mm.close()
+        with open(tmp, "wb") as fh:
+            header = {"descr": np.lib.format.dtype_to_descr(plan.dtype), "fortran_order": False,
+                      "shape": plan.shape}
+            np.lib.format.write_array_header_2_0(fh, header)
+            offset = fh.tell()
+        _fill_file(tmp, offset, plan.blocks("to_npy"))
     return Path(path)
+
+
+def _fill_file(path: Path, offset: int, blocks: Iterator[tuple[int, np.ndarray]]) -> None:
+    """Write blocks one after the other from ``offset`` on (plain writes, faster than a new memory map)."""
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        for _, block in blocks:
+            block = np.ascontiguousarray(block, dtype=block.dtype.newbyteorder("="))
+            fh.write(memoryview(block).cast("B"))
 
 
 def default_path_suffix(path: str | os.PathLike, suffix: str) -> Path:
