@@ -1,0 +1,8 @@
+"""``python -m imfun``: the command line (see :mod:`imfun.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
