@@ -97,8 +97,8 @@ class _Scene:
         self.seed, self.noise, self.drift, self.dtype = seed, bool(noise), float(drift), np.dtype(dtype)
         rng = np.random.default_rng([seed, 0])
         self.background = baseline * _background(self.shape, dx, vessels, rng)
-        self.profiles, self.labels = _cells(self.shape, n_cells, dx, cell_radius, donut, rng)
-        n = len(self.profiles)
+        self.cells, self.labels = _cells(self.shape, n_cells, dx, cell_radius, donut, rng)
+        n = len(self.cells)
         # resting brightness of each cell above the background, varying between cells
         self.cell_f0 = baseline * cell_brightness * rng.uniform(0.6, 1.4, n)
         t = np.arange(self.n_frames) * self.dt
@@ -112,8 +112,6 @@ class _Scene:
         phase = rng.uniform(0, 2 * np.pi)
         # slow drift: a fraction of the baseline, with a period longer than the movie
         self.drift_curve = self.drift * np.sin(2 * np.pi * t / (1.5 * max(t[-1], dt)) + phase)
-        # flat views for a matrix product: frame = background + F0 * (1 + dff) @ profiles
-        self.flat_profiles = self.profiles.reshape(n, -1)
 
     def render(self, start: int, stop: int) -> np.ndarray:
         """Frames ``start:stop`` in the movie's dtype."""
@@ -126,8 +124,11 @@ class _Scene:
 
     def _chunk(self, index: int) -> np.ndarray:
         sl = slice(index * _CHUNK, min((index + 1) * _CHUNK, self.n_frames))
-        cells = (self.cell_f0 * (1 + self.traces[:, sl].T)) @ self.flat_profiles
-        lam = cells.reshape(-1, *self.shape) + self.background
+        lam = np.repeat(self.background[None], sl.stop - sl.start, axis=0)
+        # frame = background + sum over cells of F0 * (1 + dF/F(t)) * profile, in each cell's box
+        brightness = self.cell_f0[:, None] * (1 + self.traces[:, sl])
+        for (box, patch), f in zip(self.cells, brightness, strict=True):
+            lam[(slice(None), *box)] += f[:, None, None] * patch
         lam *= (1 + self.drift_curve[sl])[:, None, None]
         np.clip(lam, 0, None, out=lam)
         if self.noise:
@@ -138,7 +139,7 @@ class _Scene:
         return lam.astype(self.dtype)
 
     def truth(self, movie, path=None) -> SyntheticMovie:
-        n = len(self.profiles)
+        n = len(self.cells)
         masks = self.labels[None] == np.arange(1, n + 1)[:, None, None]
         axes = [(self.dt, "s"), (self.dx, "µm"), (self.dx, "µm")]
         return SyntheticMovie(movie=movie, cell_masks=masks, labels=self.labels.copy(),
@@ -167,39 +168,49 @@ def _background(shape, dx, vessels, rng) -> np.ndarray:
     return np.clip(bg, 0.05, None)
 
 
-def _cells(shape, n_cells, dx, radius_um, donut, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Soft elliptical cell profiles ``(n, rows, cols)`` in [0, 1] and a label image."""
+def _cells(shape, n_cells, dx, radius_um, donut, rng):
+    """Soft elliptical cells: a list of ``(bbox slices, profile patch in [0, 1])`` and a label image.
+
+    Each profile is kept only in its bounding box, so memory does not grow as
+    cells x pixels on large frames.
+    """
     rows, cols = shape
     r_px = radius_um / dx
-    yy, xx = np.mgrid[0:rows, 0:cols].astype(float)
-    centres: list[tuple[float, float]] = []
+    centres = np.empty((0, 2))
     margin = 1.2 * r_px
     for _ in range(200 * max(n_cells, 1)):  # rejection sampling of centres (a loop over cells only)
         if len(centres) == n_cells:
             break
-        c = (rng.uniform(margin, rows - margin), rng.uniform(margin, cols - margin))
-        if all(np.hypot(c[0] - o[0], c[1] - o[1]) > 2.3 * r_px for o in centres):
-            centres.append(c)
+        c = np.array([rng.uniform(margin, rows - margin), rng.uniform(margin, cols - margin)])
+        if len(centres) == 0 or np.hypot(*(centres - c).T).min() > 2.3 * r_px:
+            centres = np.vstack([centres, c])
     if len(centres) < n_cells:
         raise InvalidArgumentError(
             f"cannot place {n_cells} cells of radius {radius_um} µm in a {rows}x{cols} frame at "
             f"{dx} µm per pixel without overlap; use fewer cells, a larger frame or a larger dx")
-    profiles = np.empty((n_cells, rows, cols))
-    inside = np.zeros((n_cells, rows, cols), bool)
+    cells = []
+    labels = np.zeros(shape, np.int32)
+    best = np.zeros(shape)  # how deep inside its cell a labelled pixel is
     for k, (cy, cx) in enumerate(centres):
         a, b = r_px * rng.uniform(0.8, 1.25, 2)
         phi = rng.uniform(0, np.pi)
+        half = int(np.ceil(2.2 * max(a, b))) + 1  # the soft edge is ~1e-4 at twice the radius
+        sl = (slice(max(0, int(cy) - half), min(rows, int(cy) + half + 1)),
+              slice(max(0, int(cx) - half), min(cols, int(cx) + half + 1)))
+        yy, xx = np.mgrid[sl].astype(float)
         u = ((xx - cx) * np.cos(phi) + (yy - cy) * np.sin(phi)) / a
         v = (-(xx - cx) * np.sin(phi) + (yy - cy) * np.cos(phi)) / b
         r = np.hypot(u, v)
         p = special.expit((1.0 - r) / 0.12)  # soft edge
         if donut:
             p *= 1.0 - 0.7 * np.exp(-0.5 * (r / 0.35) ** 2)  # dark nucleus
-        profiles[k] = p
-        inside[k] = r <= 1.0
-    # a pixel inside two ellipses goes to the cell it is most inside of
-    labels = np.where(inside.any(0), (profiles * inside).argmax(0) + 1, 0)
-    return profiles, labels.astype(np.int32)
+        cells.append((sl, p))
+        # a pixel inside two ellipses goes to the cell it is most inside of
+        depth = np.where(r <= 1.0, 2.0 - r, 0.0)
+        take = depth > best[sl]
+        labels[sl][take] = k + 1
+        best[sl][take] = depth[take]
+    return cells, labels
 
 
 def _transients(t, spikes, amplitudes, tau, rise) -> np.ndarray:
