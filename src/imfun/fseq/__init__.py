@@ -6,12 +6,13 @@ defined in :mod:`imfun.readers` and re-exported here.
 """
 
 from ..axes import Axes, AxisScale
+from ..export import to_movie
 from ..readers import registry as _registry
 from .opening import fseq_from_glob, img_getter, iter_files, open_seq, sorted_file_names
 from .sequence import FrameSequence, FSeq_arr
 
 __all__ = ["Axes", "AxisScale", "FSeq_arr", "FrameSequence", "fseq_from_glob", "img_getter",
-           "iter_files", "open_seq", "sorted_file_names"]
+           "iter_files", "open_seq", "sorted_file_names", "to_movie"]
 
 
 
