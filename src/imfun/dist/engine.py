@@ -131,18 +131,25 @@ def _name(kind: str) -> str:
 
 # -- blocks of frames aligned with the reader's chunks ----------------------------
 
-def block_runs(seq, positions: np.ndarray, per_block: int, min_blocks: int = 1) -> list[tuple[int, int]]:
+def block_runs(seq, positions: np.ndarray, per_block: int, min_blocks: int = 1,
+               frame_nbytes: int = 0, budget: int = 0) -> list[tuple[int, int]]:
     """Split the selected positions into ``(start, stop)`` runs for tasks.
 
     Runs hold at most ``per_block`` frames (the budget), at least ``min_blocks``
     runs are made when there are enough frames (so every worker has work), and
     cuts fall on the reader's chunk boundaries (``reader.natural_block`` in source
     frames) whenever a run spans several chunks, so no chunk is decoded twice.
+    A run holds at least one whole chunk when one raw chunk (``natural_block x
+    frame_nbytes``) takes at most half the ``budget``.
     """
     n = len(positions)
-    if min_blocks > 1:
-        per_block = min(per_block, max(1, math.ceil(n / min_blocks)))
     nb = int(getattr(seq.reader, "natural_block", 1) or 1)
+    if nb > 1 and per_block < nb and 0 < nb * frame_nbytes <= budget // 2:
+        per_block = nb  # a storage chunk is decoded whole anyway
+    if min_blocks > 1:
+        split = max(1, math.ceil(n / min_blocks))
+        # splitting for the workers does not cut chunks in pieces
+        per_block = min(per_block, max(split, nb) if per_block >= nb else split)
     if nb <= 1 or per_block < nb:
         return spans(n, per_block)
     src = seq._frames[positions]
@@ -181,7 +188,9 @@ def reduction_graph(seq, reduction, fslice, crop, budget, slots: int):
     from dask import delayed
 
     positions, crop_r, per_block = seq._plan(fslice, crop, budget)
-    runs = block_runs(seq, positions, per_block, min_blocks=2 * slots)
+    frame_nbytes = int(np.prod(seq.shape(crop_r))) * seq.dtype.itemsize
+    runs = block_runs(seq, positions, per_block, min_blocks=2 * slots, frame_nbytes=frame_nbytes,
+                      budget=config.resolve_budget(budget))
     tag = uuid.uuid4().hex
     # the sequence and the reduction enter the graph once each; tasks refer to them by key
     seq_d = delayed(seq, name=f"imfun-seq-{tag}", traverse=False)
@@ -288,7 +297,7 @@ def _tile_results(seq, func: Callable, tiles, args: tuple, engine) -> Iterator[t
         futures = client.compute(tasks)
         index = {f.key: i for i, f in enumerate(futures)}
         try:
-            for future, result in as_completed(futures, with_results=True):
+            for future, result in as_completed(futures, loop=client.loop, with_results=True):
                 yield tiles[index[future.key]], result
         finally:
             client.cancel(futures)

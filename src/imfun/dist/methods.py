@@ -50,7 +50,9 @@ class DaskMixin:
         tail = tuple((s,) for s in shape[2:])
         if chunks is None:
             positions, _, per_block = self._plan(None, None, budget)
-            runs = block_runs(self, positions, per_block, min_blocks=n_slots(resolve_client(None)))
+            frame_nbytes = int(np.prod(shape)) * self.dtype.itemsize
+            runs = block_runs(self, positions, per_block, min_blocks=n_slots(resolve_client(None)),
+                              frame_nbytes=frame_nbytes, budget=budget)
             return (_sizes(runs), (rows,), (cols,), *tail)
         if isinstance(chunks, str) and chunks == "pixels":
             tiles = plan_tiles(n, shape, self.dtype.itemsize, budget)
@@ -65,6 +67,10 @@ class DaskMixin:
         from dask.array.core import normalize_chunks
 
         if isinstance(chunks, tuple | list):
+            if len(chunks) > 1 + len(shape):
+                raise InvalidArgumentError(
+                    f"chunks={chunks!r} has {len(chunks)} entries but the frames have {1 + len(shape)} "
+                    "axes (t, y, x[, c])")
             given = list(chunks)[:3]
             # axes not given are whole; channels are always whole
             chunks = (*given, *([-1] * (3 - len(given))), *([-1] * (len(shape) - 2)))
