@@ -131,19 +131,44 @@ class _RunningReader(DerivedReader):
 
     def _read(self, frames, crop):
         n, h = len(self.parent), self.window // 2
+        # about six float64 copies of a chunk are alive while filtering (data, padded series, result)
+        frame_nbytes = int(np.prod(self.shape[1:])) * 8 * 6
+        span = max(int(self._budget() // frame_nbytes) - 2 * h, self.window, 1)
         out = None
-        frame_nbytes = int(np.prod(self.shape[1:])) * 8 * 3  # chunk, baseline, result
         for run in runs(frames, self.window):
-            for a, b in sub_runs(len(run), frame_nbytes, self._budget()):
-                part = run[a:b]
-                lo, hi = max(0, int(part[0]) - h), min(n, int(part[-1]) + h + 1)
-                chunk = self._read_parent(np.arange(lo, hi), crop)
-                res = self._compute(chunk)[part - lo]
+            start = 0
+            while start < len(run):
+                first = int(run[start])
+                cached = self._cached(first, crop)
+                if cached is None:
+                    # compute ahead as far as the budget allows: the engine asks for the next frames next,
+                    # and each computed span costs a whole window of overlap
+                    last = min(n, first + span)
+                    lo, hi = max(0, first - h), min(n, last + h)
+                    chunk = self._read_parent(np.arange(lo, hi), crop)
+                    res = self._compute(chunk)[first - lo:last - lo].astype(self.dtype, copy=False)
+                    cached = self._store(first, res, crop)
+                c_first, c_res = cached
+                stop = int(np.searchsorted(run, c_first + len(c_res)))
+                part = run[start:stop]
                 if out is None:
-                    out = np.empty((len(frames), *res.shape[1:]), self.dtype)
-                start = int(np.searchsorted(frames, part[0]))
-                out[start:start + len(part)] = res
+                    out = np.empty((len(frames), *c_res.shape[1:]), self.dtype)
+                pos = int(np.searchsorted(frames, part[0]))
+                out[pos:pos + len(part)] = c_res[part - c_first]
+                start = stop
         return out
+
+    def _cached(self, first: int, crop):
+        with self._cache_lock:
+            c = getattr(self, "_chunk_cache", None)
+            if c is not None and c[2] == crop and c[0] <= first < c[0] + len(c[1]):
+                return c[0], c[1]
+        return None
+
+    def _store(self, first: int, res: np.ndarray, crop):
+        with self._cache_lock:
+            self._chunk_cache = (first, res, crop)
+        return first, res
 
 
 class DfofReader(_RunningReader):
