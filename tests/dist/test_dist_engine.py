@@ -168,6 +168,11 @@ def test_threaded_scheduler_without_a_cluster(sources):
         np.testing.assert_array_equal(
             np.asarray(fs.pw_transform(lambda v: v - v.mean(), budget=budget // 4, engine="dask")),
             np.asarray(fs.pw_transform(lambda v: v - v.mean(), budget=budget // 4)))
+    data, opener = sources["tiff_zlib"]  # tiles cut by dask from whole frames
+    with opener() as fs:
+        np.testing.assert_array_equal(fs.time_project((1, 33), fn=np.max, budget=data.nbytes // 4,
+                                                      crop=(slice(1, 30), slice(2, 40)), engine="dask"),
+                                      data[1:33, 1:30, 2:40].max(axis=0))
 
 
 def test_engine_argument_is_checked():

@@ -265,32 +265,64 @@ def _tile_budget(tile: np.ndarray, budget: int) -> int:
     return max(budget, 4 * tile.size * 8 + 1)
 
 
-def _time_project_tile(seq, fslice, crop, rows, cols, fn, budget):
-    tile = read_tile(seq, fslice, crop, rows, cols, budget)
+def _time_project_on(tile, rows, cols, fn, budget):
     return _pixels.time_project(_tile_seq(tile), None, fn, None, _tile_budget(tile, budget))
 
 
-def _pw_transform_tile(seq, fslice, crop, rows, cols, pwfn, vectorized, pmask, dtype, budget):
-    tile = read_tile(seq, fslice, crop, rows, cols, budget)
+def _pw_transform_on(tile, rows, cols, pwfn, vectorized, pmask, dtype, budget):
     sub = None if pmask is None else pmask[rows, cols]
     return _pixels.pw_transform(_tile_seq(tile), pwfn, False, vectorized, pmask=sub, fslice=None,
                                 crop=None, dtype=dtype, budget=_tile_budget(tile, budget))
 
 
-def _tile_results(seq, func: Callable, tiles, args: tuple, engine) -> Iterator[tuple[tuple, np.ndarray]]:
-    """Run ``func(seq, *tile, *args)`` for every tile as a task; yield ``(tile, result)``
-    as they finish (a distributed cluster) or in batches (the threaded scheduler),
-    so only a few tile results are held here at a time."""
+def _read_and_compute(compute, seq, fslice, crop, rows, cols, budget, args):
+    # runs in the worker: the tile's pixels are read there
+    return compute(read_tile(seq, fslice, crop, rows, cols, budget), rows, cols, *args)
+
+
+def _compute(compute, tile, rows, cols, args):
+    return compute(np.asarray(tile), rows, cols, *args)
+
+
+def _rechunked_tiles(seq, fslice, crop, tiles, budget):
+    """The tiles as blocks of a dask array read in whole frames once and rechunked by dask
+    (for sources where a tile costs whole frames: compressed files, pipelines)."""
+    positions = fslice_positions(fslice, len(seq))
+    sub = seq if len(positions) == len(seq) and np.all(positions == np.arange(len(seq))) \
+        else seq._subsequence(positions)
+    arr = sub.to_dask(budget=budget)
+    if crop is not None:
+        arr = arr[(slice(None), *crop)]
+    row_bounds = list(dict.fromkeys((r.start, r.stop) for r, _ in tiles))
+    col_bounds = list(dict.fromkeys((c.start, c.stop) for _, c in tiles))
+    arr = arr.rechunk((len(positions), tuple(b - a for a, b in row_bounds),
+                       tuple(b - a for a, b in col_bounds), *arr.shape[3:]))
+    blocks = arr.to_delayed()
+    return [blocks[(0, row_bounds.index((r.start, r.stop)), col_bounds.index((c.start, c.stop)),
+                    *([0] * (arr.ndim - 3)))] for r, c in tiles]
+
+
+def _tile_results(seq, compute: Callable, plan, args: tuple, engine) -> Iterator[tuple[tuple, np.ndarray]]:
+    """Run ``compute(tile, rows, cols, *args)`` for every tile as a task; yield
+    ``(tile, result)`` as they finish (a distributed cluster) or in batches (the
+    threaded scheduler), so only a few tile results are held here at a time."""
     import dask
     from dask import delayed
 
+    fslice, crop, tiles, budget, cheap = plan
     client = resolve_client(engine)
     tag = uuid.uuid4().hex
-    seq_d = delayed(seq, name=f"imfun-seq-{tag}", traverse=False)
     args_d = delayed(args, name=f"imfun-args-{tag}", traverse=False)
-    task = delayed(_apply_tile, pure=True)
-    tasks = [task(func, seq_d, rows, cols, args_d, dask_key_name=f"imfun-tile-{tag}-{i}")
-             for i, (rows, cols) in enumerate(tiles)]
+    if cheap:
+        seq_d = delayed(seq, name=f"imfun-seq-{tag}", traverse=False)
+        task = delayed(_read_and_compute, pure=True)
+        tasks = [task(compute, seq_d, fslice, crop, rows, cols, budget, args_d,
+                      dask_key_name=f"imfun-tile-{tag}-{i}") for i, (rows, cols) in enumerate(tiles)]
+    else:
+        task = delayed(_compute, pure=True)
+        tasks = [task(compute, block, rows, cols, args_d, dask_key_name=f"imfun-tile-{tag}-{i}")
+                 for i, ((rows, cols), block) in enumerate(
+                     zip(tiles, _rechunked_tiles(seq, fslice, crop, tiles, budget), strict=True))]
     if client is not None:
         from distributed import as_completed
 
@@ -302,26 +334,25 @@ def _tile_results(seq, func: Callable, tiles, args: tuple, engine) -> Iterator[t
         finally:
             client.cancel(futures)
         return
+    if not cheap:  # the tiles share their input chunks: one graph
+        yield from zip(tiles, dask.compute(*tasks, scheduler="threads"), strict=True)
+        return
     batch = 2 * n_slots(None)
     for i in range(0, len(tasks), batch):
         results = dask.compute(*tasks[i:i + batch], scheduler="threads")
         yield from zip(tiles[i:i + batch], results, strict=True)
 
 
-def _apply_tile(func, seq, rows, cols, args):
-    return func(seq, *args[:2], rows, cols, *args[2:])
-
-
 def _pixel_plan(seq, fslice, crop, budget, engine):
     crop_r = normalize_crop(crop, seq.frame_shape)
     n_frames = len(fslice_positions(fslice, len(seq)))
     frame_shape = crop_shape(crop_r, seq.frame_shape)
-    # a tile of a file that crops cheaply reads only its pixels: cut at least one per worker;
-    # otherwise every tile decodes whole frames, so make as few as the budget allows
-    cheap = seq.reader.cheap_crop and not seq.fns
-    slots = n_slots(resolve_client(engine)) if cheap else 1
-    tiles = plan_tiles(n_frames, frame_shape, seq.dtype.itemsize, budget, min_tiles=slots)
-    return crop_r, frame_shape, tiles
+    # a tile of a file that crops cheaply reads only its pixels in the worker (one tile per
+    # worker at least); otherwise frames are read whole once and dask cuts the tiles
+    cheap = bool(seq.reader.cheap_crop and not seq.fns)
+    tiles = plan_tiles(n_frames, frame_shape, seq.dtype.itemsize, budget,
+                       min_tiles=n_slots(resolve_client(engine)))
+    return frame_shape, (fslice, crop_r, tiles, budget, cheap)
 
 
 def time_project(seq, fslice, fn: Callable, crop, budget: int | None, engine) -> np.ndarray:
@@ -335,10 +366,9 @@ def time_project(seq, fslice, fn: Callable, crop, budget: int | None, engine) ->
            [22., 23.]])
     """
     budget = config.resolve_budget(budget)
-    crop_r, frame_shape, tiles = _pixel_plan(seq, fslice, crop, budget, engine)
+    frame_shape, plan = _pixel_plan(seq, fslice, crop, budget, engine)
     out = None
-    for (rows, cols), res in _tile_results(seq, _time_project_tile, tiles,
-                                           (fslice, crop_r, fn, budget), engine):
+    for (rows, cols), res in _tile_results(seq, _time_project_on, plan, (fn, budget), engine):
         if out is None:
             out = np.empty(frame_shape, res.dtype)
         out[rows, cols] = res
@@ -356,13 +386,12 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     here into ``(T', rows, cols[, c])`` (in memory, or a temporary memory map when
     large), as the local engine returns them."""
     budget = config.resolve_budget(budget)
-    crop_r, frame_shape, tiles = _pixel_plan(seq, fslice, crop, budget, engine)
+    frame_shape, plan = _pixel_plan(seq, fslice, crop, budget, engine)
     mask = _check_pmask(pmask, frame_shape)
     out = None
     with progress(frame_shape[0] * frame_shape[1], "pw_transform", enable=bool(verbose), unit="px") as bar:
         for (rows, cols), res in _tile_results(
-                seq, _pw_transform_tile, tiles, (fslice, crop_r, pwfn, vectorized, mask, dtype, budget),
-                engine):
+                seq, _pw_transform_on, plan, (pwfn, vectorized, mask, dtype, budget), engine):
             if out is None:
                 out = _pixels.result_array((res.shape[0], *frame_shape), res.dtype)
             elif res.shape[0] != out.shape[0]:
