@@ -17,6 +17,10 @@ class SourceNotFoundError(ImfunError, FileNotFoundError):
     """A path, glob or directory named no existing frames."""
 
 
+class SourceAccessError(ImfunError, PermissionError):
+    """A source exists but cannot be read (permissions)."""
+
+
 class UnsupportedFormatError(ImfunError, ValueError):
     """No reader knows the format of this source."""
 

@@ -42,6 +42,9 @@ from .images import ENDINGS, ImageFilesReader
 _MARKERS = (b"<Data>", b"<Image", b"LeicaImage", b"ImageDescription")
 _HEAD_BYTES = 4096
 _FILETIME_EPOCH = _dt.datetime(1601, 1, 1, tzinfo=_dt.UTC)
+# the last FILETIME a datetime can hold (end of year 9999); larger values are damage
+_FILETIME_MAX = 10 * ((_dt.datetime(9999, 12, 31, tzinfo=_dt.UTC) - _FILETIME_EPOCH)
+                      // _dt.timedelta(microseconds=1))
 # DimID as numbers (LAS X, LAS AF) or letters (the _Properties twin)
 _DIM_NAMES = {"1": "x", "2": "y", "3": "z", "4": "t", "x": "x", "y": "y", "z": "z", "t": "t"}
 
@@ -228,11 +231,17 @@ def parse_leica_xml(source: str | os.PathLike | bytes, name: str | None = None) 
     if not raw:
         pairs = [(el.get("HighInteger"), el.get("LowInteger")) for el in root.iter("TimeStamp")]
         if pairs and all(h is not None and lo is not None for h, lo in pairs):
-            raw = [(int(h) << 32) + int(lo) for h, lo in pairs]
+            try:
+                raw = [(int(h) << 32) + int(lo) for h, lo in pairs]
+            except ValueError:
+                info["missing"].append("readable time stamps (HighInteger/LowInteger are not integers)")
         else:
             rel = [_float(el.get("RelativeTime")) for el in root.iter("TimeStamp")]
             if rel and all(r is not None for r in rel):
                 raw, properties = rel, True
+    if raw and not properties and not all(0 <= t <= _FILETIME_MAX for t in raw):
+        info["missing"].append("readable time stamps (FILETIME values out of range)")
+        raw = []
     stamps = _dedupe_per_channel(raw, info["n_channels"])
     if stamps and properties:
         info["frame_times"] = np.asarray(stamps, float) - stamps[0]

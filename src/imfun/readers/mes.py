@@ -64,6 +64,7 @@ from ..errors import (
     ChannelError,
     CorruptFileError,
     DatasetError,
+    ImfunError,
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
@@ -159,7 +160,7 @@ def _load_descriptors(path: Path, version: str) -> dict[str, list[dict]]:
         names = [n for n, _, _ in scipy.io.whosmat(path) if _RECORD_RE.match(n)]
         mat = scipy.io.loadmat(path, variable_names=names, struct_as_record=False, squeeze_me=True,
                                appendmat=False) if names else {}
-    except (ValueError, TypeError, OSError) as exc:
+    except Exception as exc:  # scipy raises many types on damaged files (IndexError, MemoryError ...)
         raise CorruptFileError(f"cannot read {path} as a MATLAB v5 file: {exc}") from exc
     for name in sorted(names):
         val = _plain(mat[name])
@@ -298,6 +299,13 @@ class MESReader(Reader):
         self._cache: dict[str, np.ndarray] = {}
         try:
             self._setup(record, ch)
+        except ImfunError:
+            self.close()
+            raise
+        except Exception as exc:  # descriptors of the wrong types or sizes in a damaged file
+            self.close()
+            raise CorruptFileError(f"{self.path}: the MES records are damaged ({type(exc).__name__}: "
+                                   f"{exc})") from exc
         except BaseException:
             self.close()
             raise
@@ -339,7 +347,10 @@ class MESReader(Reader):
             self._pos = int(ffi.get("firstFramePos") or 0)
             self._line_len = int(np.atleast_1d(first["DIMS"])[0])
             n = int(ffi["numFrames"])
-            total = self._stream_lines(self._streams[0])
+            total, line_len = self._var_shape(self._streams[0])
+            if line_len != self._line_len:  # the pixels, not the descriptor, set the frame size
+                raise CorruptFileError(f"{self.path} record {name}: DIMS says lines of {self._line_len} "
+                                       f"pixels but {self._streams[0]!r} holds lines of {line_len}")
             have = (total - self._pos) // self._nlines
             if have < n:
                 warnings.warn(f"{self.path} record {name}: FoldedFrameInfo says {n} frames but "
@@ -362,6 +373,11 @@ class MESReader(Reader):
             zl = [float(e["Zlevel"]) for e in by_channel[0][:n] if e.get("Zlevel") is not None]
             dz = float(np.mean(np.abs(np.diff(zl)))) if len(zl) > 1 else 0.0
             t_axis = (dz, "µm") if self.kind == "Z-stack" and dz > 0 else None
+            held = self._var_shape(self._images[0][0])
+            if held != (int(dims[1]), int(dims[0])):
+                raise CorruptFileError(f"{self.path} record {name}: DIMS says {int(dims[0])} x "
+                                       f"{int(dims[1])} but {self._images[0][0]!r} holds "
+                                       f"{held[1]} x {held[0]}")
             self.shape = (n, int(dims[1]), int(dims[0]))
             meta_extra = {"z_levels": zl} if zl else {}
         if len(self.channels) > 1:
@@ -401,14 +417,17 @@ class MESReader(Reader):
             self._cache[name] = arr
         return self._cache[name]
 
-    def _stream_lines(self, name: str) -> int:
+    def _var_shape(self, name: str) -> tuple[int, int]:
+        """``(lines, line length)`` of a pixel variable, from the file's headers only."""
         if self.version == "7.3":
-            return int(self._variable(name).shape[0])
+            shape = (*self._variable(name).shape, 1, 1)
+            return int(shape[0]), int(shape[1])
         import scipy.io
 
         for var, shape, _ in scipy.io.whosmat(self.path):
             if var == name:
-                return int(shape[1])
+                shape = (*shape, 1, 1)
+                return int(shape[1]), int(shape[0])
         raise CorruptFileError(f"{self.path}: the image variable {name!r} named by {self.record} "
                                "is missing")
 
@@ -442,11 +461,17 @@ class MESReader(Reader):
         return block if crop is None else block[:, crop[0]]
 
     def _read(self, frames, crop):
-        if self.kind == "XYT":
-            parts = [self._read_xyt(name, frames, crop) for name in self._streams]
-        else:
-            parts = [self._read_images(names, frames, crop) for names in self._images]
-        out = parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+        try:
+            if self.kind == "XYT":
+                parts = [self._read_xyt(name, frames, crop) for name in self._streams]
+            else:
+                parts = [self._read_images(names, frames, crop) for names in self._images]
+            out = parts[0] if len(parts) == 1 else np.stack(parts, axis=-1)
+        except ImfunError:
+            raise
+        except Exception as exc:  # pixel variables unlike their descriptors, damaged data
+            raise CorruptFileError(f"{self.path}: cannot read frames of {self.record} "
+                                   f"({type(exc).__name__}: {exc}); the file may be damaged") from exc
         return out.astype(self.dtype, copy=False)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ Files are never unpickled (``allow_pickle=False``).
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -49,7 +50,8 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
         raise UnsupportedFormatError(
             f"{path} holds Python objects (dtype {dtype}); imfun never unpickles files. "
             "Save a numeric array instead (np.save(path, np.asarray(data, dtype=float)))")
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    # Python ints: np.prod would wrap around for a hostile header's huge shape
+    nbytes = math.prod(int(n) for n in shape) * dtype.itemsize
     if os.path.getsize(path) < offset + nbytes:
         raise CorruptFileError(f"{path} is truncated: its header announces {shape} {dtype} "
                                f"({nbytes} bytes) but the file holds fewer")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import SourceNotFoundError, UnsupportedFormatError
+from ..errors import SourceAccessError, SourceNotFoundError, UnsupportedFormatError
 
 # format modules, imported on first use so that `import imfun` stays cheap
 BUILTIN_MODULES = (
@@ -138,6 +138,7 @@ def resolve(path) -> Source:
         if missing:
             raise SourceNotFoundError(f"file not found: {missing[0]} (and {len(missing) - 1} more)"
                                       if len(missing) > 1 else f"file not found: {missing[0]}")
+        _check_readable(files)
         return Source(files, f"{files[0]} ... ({len(files)} files)", True)
     text = os.fspath(path)
     if globmod.has_magic(text):
@@ -145,6 +146,7 @@ def resolve(path) -> Source:
         if not files:
             raise SourceNotFoundError(f"no files match the pattern {text!r}; check the folder "
                                       "and the pattern (e.g. 'data/*.tif')")
+        _check_readable(files)
         return Source(files, text, True)
     p = Path(text)
     if p.is_dir() and not _is_directory_format(p):
@@ -159,7 +161,16 @@ def resolve(path) -> Source:
         return Source([f for f in files if file_ending(f) == common], text, True)
     if not p.exists():
         raise SourceNotFoundError(f"no such file or folder: {text!r}")
+    _check_readable([p])
     return Source([p], text, False)
+
+
+def _check_readable(files: list[Path]) -> None:
+    """Refuse files that exist but cannot be read, naming the first (readers would call it damaged)."""
+    for f in files:
+        if f.is_file() and not os.access(f, os.R_OK):
+            raise SourceAccessError(f"{str(f)!r} exists but cannot be read: permission denied; "
+                                    "check the file's permissions (chmod) or its owner")
 
 
 def _is_directory_format(p: Path) -> bool:

@@ -134,6 +134,9 @@ class TiffReader(Reader):
     # -- parsing the headers ----------------------------------------------------------
     def _parse(self, tif, ch, z, log: list[str]) -> None:
         n_series = len(tif.series)
+        if n_series == 0:  # no readable IFD: damage, not a wrong series= argument
+            raise CorruptFileError(f"{self.path} holds no readable image (no valid TIFF directory); "
+                                   "the file is damaged or truncated")
         if not 0 <= self.series_index < n_series:
             raise DatasetError(f"{self.path} holds {n_series} series (0..{n_series - 1}); "
                                f"series={self.series_index} does not exist")
