@@ -35,6 +35,13 @@ def detect_events(dff: np.ndarray, dt: float, tau: float, threshold: float = 5.0
     overlap, which peaks of the ΔF/F itself do not.  Peaks
     (:func:`scipy.signal.find_peaks`) must exceed ``threshold`` robust noise
     SDs (and ``min_height``).
+
+    Examples
+    --------
+    >>> t = np.arange(100) * 0.05
+    >>> x = np.where(t >= 2.02, np.exp(-np.clip(t - 2.02, 0, None) / 0.5), 0.0)  # a spike at 2.02 s
+    >>> detect_events(x[None], dt=0.05, tau=0.5)[0]
+    array([2.])
     """
     from scipy.signal import find_peaks
 
@@ -51,7 +58,13 @@ def detect_events(dff: np.ndarray, dt: float, tau: float, threshold: float = 5.0
 
 
 def match_events(true: np.ndarray, found: np.ndarray, tol: float) -> tuple[int, int, int]:
-    """Greedy one-to-one matching in time: ``(hits, misses, false positives)``."""
+    """Greedy one-to-one matching in time: ``(hits, misses, false positives)``.
+
+    Examples
+    --------
+    >>> match_events(np.array([1.0, 2.0]), np.array([1.05, 5.0]), tol=0.15)
+    (1, 1, 1)
+    """
     true, found = np.sort(true), np.sort(found)
     used = np.zeros(len(found), bool)
     hits = 0
