@@ -35,8 +35,11 @@ def client():
     for name, mod in list(sys.modules.items()):
         if name.split(".")[-1].startswith("test_dist") or name.endswith("dist.conftest"):
             cloudpickle.register_pickle_by_value(mod)
+    # the scheduler's HTTP routes listen on 8787 unless told otherwise: a free loopback port, so
+    # clusters started at once (pytest-xdist) do not collide
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, host="127.0.0.1")
+                                       dashboard_address=None, host="127.0.0.1",
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     # not the default client: other tests in this process must keep the local engine
     cl = distributed.Client(cluster, set_as_default=False)
     try:

@@ -76,7 +76,8 @@ def main(argv=None) -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ResourceWarning)
                     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None, host="127.0.0.1")
+                                           dashboard_address=None, host="127.0.0.1",
+                                           scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
                     client = Client(cluster, set_as_default=False)
                     try:
                         fs.mean_frame(engine=client)  # workers import imfun and open the file once
