@@ -159,7 +159,7 @@ class DaskMixin:
         >>> from imfun.fseq import FSeq_arr
         >>> fs = FSeq_arr(np.zeros((4, 2, 3)), meta={'axes': [(0.5, 's'), (0.2, 'um'), (0.2, 'um')]})
         >>> xa = fs.to_xarray()
-        >>> xa.dims, list(xa.t.values), xa.x.attrs['units']
+        >>> xa.dims, xa.t.values.tolist(), xa.x.attrs['units']
         (('t', 'y', 'x'), [0.0, 0.5, 1.0, 1.5], 'µm')
         """
         xr = require("xarray", "dask", "xarray")
