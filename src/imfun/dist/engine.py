@@ -152,7 +152,7 @@ def block_runs(seq, positions: np.ndarray, per_block: int, min_blocks: int = 1,
         per_block = min(per_block, max(split, nb) if per_block >= nb else split)
     if nb <= 1 or per_block < nb:
         return spans(n, per_block)
-    src = seq._frames[positions]
+    src = seq.source_frames(positions)
     chunk = src // nb
     # run boundaries: where the source chunk changes
     bounds = np.flatnonzero(np.diff(chunk) != 0) + 1
@@ -187,7 +187,7 @@ def reduction_graph(seq, reduction, fslice, crop, budget, slots: int):
     """A ``dask.delayed`` object whose value is the combined partial of a reduction."""
     from dask import delayed
 
-    positions, crop_r, per_block = seq._plan(fslice, crop, budget)
+    positions, crop_r, per_block = seq.plan(fslice, crop, budget)
     frame_nbytes = int(np.prod(seq.shape(crop_r))) * seq.dtype.itemsize
     runs = block_runs(seq, positions, per_block, min_blocks=2 * slots, frame_nbytes=frame_nbytes,
                       budget=config.resolve_budget(budget))

@@ -49,7 +49,7 @@ class DaskMixin:
         budget = config.resolve_budget(budget)
         tail = tuple((s,) for s in shape[2:])
         if chunks is None:
-            positions, _, per_block = self._plan(None, None, budget)
+            positions, _, per_block = self.plan(None, None, budget)
             frame_nbytes = int(np.prod(shape)) * self.dtype.itemsize
             runs = block_runs(self, positions, per_block, min_blocks=n_slots(resolve_client(None)),
                               frame_nbytes=frame_nbytes, budget=budget)

@@ -64,7 +64,7 @@ class Plan:
         t = to_standard(ax[0].scale * step, ax[0].unit)
         self.axes = [t, to_standard(*ax[1]), to_standard(*ax[2])]
         # frames per block as the engine reads them: chunks must not be larger
-        self.per_block = fs._plan(fslice, self.crop, budget)[2]
+        self.per_block = fs.plan(fslice, self.crop, budget).frames_per_block
 
     @property
     def frame_is_space(self) -> bool:
@@ -85,11 +85,11 @@ class Plan:
         lo, hi = 1, config.resolve_budget(self.budget)
         while lo < hi:  # the largest budget that gives at most `want` frames per block
             mid = (lo + hi + 1) // 2
-            if self.fs._plan(self.fslice, self.crop, mid)[2] <= want:
+            if self.fs.plan(self.fslice, self.crop, mid).frames_per_block <= want:
                 lo = mid
             else:
                 hi = mid - 1
-        if self.fs._plan(self.fslice, self.crop, lo)[2] == want:
+        if self.fs.plan(self.fslice, self.crop, lo).frames_per_block == want:
             self.budget, self.per_block = lo, want
 
     def blocks(self, desc: str) -> Iterator[tuple[int, np.ndarray]]:

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Callable, Iterator, Sequence
 from functools import reduce as _reduce
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -28,6 +28,15 @@ from ..errors import (
 from ..export.methods import ExportMixin
 from ..readers.base import ArrayReader, Reader, apply_crop
 from .selection import crop_shape, fslice_positions, index_positions, normalize_crop
+
+
+class BlockPlan(NamedTuple):
+    """The frames a call reads (positions in the sequence), the resolved crop, and
+    how many frames go in one block."""
+
+    positions: np.ndarray
+    crop: tuple[slice, slice] | None
+    frames_per_block: int
 
 
 def check_kwargs(func_name: str, kwargs: dict, allowed: Sequence[str] = ()) -> None:
@@ -79,7 +88,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         self.reader = reader
         self.fns = list(fns) if fns is not None else []
         self.meta = self._make_meta(reader, meta)
-        self._frames = np.arange(reader.shape[0], dtype=np.intp)
+        self._frames: np.ndarray | None = None  # source frame of each position; None: all, in order
         self._crop = None  # a crop fixed by a lazy transform (see `crop_frames`)
         self._probe_cache: tuple | None = None
 
@@ -130,10 +139,14 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
 
     def length(self) -> int:
         """Return number of frames in the sequence."""
-        return len(self._frames)
+        return len(self)
 
     def __len__(self) -> int:
-        return len(self._frames)
+        return self.reader.shape[0] if self._frames is None else len(self._frames)
+
+    def source_frames(self, positions: np.ndarray) -> np.ndarray:
+        """The reader's frame indices behind positions of this sequence."""
+        return positions if self._frames is None else self._frames[positions]
 
     def frame_idx(self) -> np.ndarray:
         """Return a vector of time stamps, if frame sequence is timelapse and dt is set,
@@ -158,7 +171,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
     # -- reading --------------------------------------------------------------
     def _read_positions(self, positions: np.ndarray, crop) -> np.ndarray:
         """Frames at the given positions, pipelined and cropped: ``(n, rows, cols[, c])``."""
-        src = self._frames[positions]
+        src = self.source_frames(positions)
         if not self.fns:
             from .selection import compose_crops
 
@@ -178,14 +191,16 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         out = apply_crop(out, self._crop)
         return apply_crop(out, crop)
 
-    def _plan(self, fslice, crop, budget=None) -> tuple[np.ndarray, Any, int]:
+    def plan(self, fslice=None, crop=None, budget=None) -> BlockPlan:
+        """How the engine will read a selection: its positions, the resolved crop,
+        and the number of frames per block under the budget."""
         positions = fslice_positions(fslice, len(self))
         crop = normalize_crop(crop, self.frame_shape)
         shape = self.shape(crop)
         n_values = int(np.prod(shape))
         per_block = frames_per_block(n_values * self.dtype.itemsize, n_values,
                                      config.resolve_budget(budget), self.reader.natural_block)
-        return positions, crop, per_block
+        return BlockPlan(positions, crop, per_block)
 
     def iter_blocks(self, fslice=None, crop=None, dtype=None, budget=None,
                     desc: str | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -196,7 +211,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         read in a background thread while the current one is used.  This is
         the one road by which every method reads data.
         """
-        positions, crop, per_block = self._plan(fslice, crop, budget)
+        positions, crop, per_block = self.plan(fslice, crop, budget)
 
         def read(start, stop):
             block = self._read_positions(positions[start:stop], crop)
@@ -256,7 +271,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         numpy.ndarray
             ``d`` with ``d[0]`` the first selected frame.
         """
-        positions, crop_r, _ = self._plan(fslice, crop, budget)
+        positions, crop_r, _ = self.plan(fslice, crop, budget)
         dtype = np.dtype(dtype or self.dtype)
         out = None
         for start, block in self.iter_blocks(fslice, crop_r, budget=budget):
@@ -291,7 +306,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
     def _subsequence(self, positions: np.ndarray, index=None) -> FrameSequence:
         """A lazy sequence of some of this one's frames (same reader, pipeline, meta)."""
         new = copy.copy(self)
-        new._frames = self._frames[positions]
+        new._frames = self.source_frames(positions)
         new.fns = list(self.fns)
         new.meta = dict(self.meta)
         new.meta["axes"] = self.meta["axes"].copy()
@@ -398,7 +413,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         p_arr = np.asarray(p, dtype=float)
         if np.any(~np.isfinite(p_arr)) or np.any((p_arr < 0) | (p_arr > 100)):
             raise InvalidArgumentError(f"percentiles must be within [0, 100], got {p!r}")
-        positions, crop_r, _ = self._plan(fslice, crop, budget)
+        positions, crop_r, _ = self.plan(fslice, crop, budget)
         shape = self.shape(crop_r)
         colour = len(shape) == 3
         n_values = len(positions) * shape[0] * shape[1]
