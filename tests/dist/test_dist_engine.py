@@ -199,7 +199,7 @@ def test_blocks_follow_the_readers_chunks():
     assert all(b - a <= 12 for a, b in runs)
     sub = fs[1::2]
     runs = dist_engine.block_runs(sub, np.arange(len(sub)), per_block=6, min_blocks=4)
-    src = sub._frames
+    src = sub.source_frames(np.arange(len(sub)))
     assert runs[0] == (0, 5) and sum(b - a for a, b in runs) == len(sub)
     assert all(src[a] // 5 != src[a - 1] // 5 for a, _ in runs[1:])  # cuts on chunk boundaries
     runs = dist_engine.block_runs(fs, np.arange(40), per_block=3)
