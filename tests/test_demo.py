@@ -7,7 +7,7 @@ from imfun import demo
 
 def test_demo_runs_and_finds_the_spikes(tmp_path, capsys):
     res = demo.main(["--out", str(tmp_path / "out"), "--frames", "200", "--size", "128",
-                     "--cells", "8", "--seed", "1"])
+                     "--cells", "8", "--seed", "1", "--no-cli"])
     for key in ("tiff", "projections", "traces"):
         assert res[key].exists() and res[key].stat().st_size > 1000, key
     assert res["tiff"].parent == tmp_path / "out"

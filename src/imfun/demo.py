@@ -142,6 +142,16 @@ def _figures(out: Path, sm, mean, mx, sd, times, dff, events) -> tuple[Path, Pat
     return projections, traces
 
 
+def _cli_tour(path: Path, out: Path, labels: np.ndarray) -> list[Path]:
+    """The same movie through the command line, if the CLI's tour is installed."""
+    try:
+        from .cli.demo import run_cli_tour
+    except ImportError:
+        return []
+    print("\nthe same from the command line (the true cells as ROIs):")
+    return run_cli_tour(path, out, labels=labels)
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m imfun.demo", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="demo-output", help="folder for the outputs (default demo-output)")
@@ -149,6 +159,8 @@ def parse_args(argv):
     p.add_argument("--size", type=int, default=256, help="rows and columns of a frame (default 256)")
     p.add_argument("--cells", type=int, default=20, help="number of cells (default 20)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--no-cli", action="store_true",
+                   help="skip the tour of the command line (imfun info/project/traces/dfof/movie/convert)")
     return p.parse_args(argv)
 
 
@@ -211,11 +223,13 @@ def main(argv=None) -> dict:
     print(f"  hits {hits}, misses {misses}, false positives {false_pos}")
     print(f"  precision {precision:.2f}, recall {recall:.2f}")
     print(f"  median correlation of measured and true ΔF/F: {np.median(corr):.3f}")
+    cli_outputs = [] if args.no_cli else _cli_tour(path, out / "cli", sm.labels)
     print(f"\noutputs in {out.resolve()}:")
-    for p in (path, projections, traces_png):
-        print(f"  {p.name}")
+    for p in (path, projections, traces_png, *cli_outputs):
+        print(f"  {p.relative_to(out)}")
     print(f"done in {time.perf_counter() - t_start:.1f} s")
-    return {"tiff": path, "projections": projections, "traces": traces_png, "hits": hits,
+    return {"tiff": path, "projections": projections, "traces": traces_png, "cli": cli_outputs,
+            "hits": hits,
             "misses": misses, "false_positives": false_pos, "precision": precision, "recall": recall,
             "opened_with": how, "axes": list(fs.meta["axes"]), "correlation": float(np.median(corr))}
 
