@@ -126,9 +126,11 @@ def run_in_subprocess(case: Case, impl: str, data_args: dict, repeat: int, res_d
     try:
         ready = proc.stdout.readline().strip()
         if ready != "READY":
-            proc.wait(timeout=30)
             rest = proc.stdout.read()
-            return Outcome(error=_child_error(ready + rest))
+            proc.wait(timeout=30)
+            if ready.startswith("{"):
+                return Outcome(error=json.loads(ready).get("error", ready))
+            return Outcome(error=_child_error(ready + "\n" + rest))
         base = memory.rss_anon(proc.pid)
         peak = base
         proc.stdin.write("GO\n")
