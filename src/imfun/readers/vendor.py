@@ -547,7 +547,7 @@ class STKReader(TiffSeriesReader):
         return scales, {}
 
 
-@register("lsm", [".lsm"], extra="tiff", priority=5, description="Zeiss LSM (tifffile)")
+@register("lsm", [".lsm"], priority=5, description="Zeiss LSM (tifffile)")
 class FSeq_lsm(FrameSequence):
     """Frames of a Zeiss LSM file (read with tifffile).
 
@@ -563,7 +563,7 @@ class FSeq_lsm(FrameSequence):
         super().__init__(LSMReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
 
 
-@register("stk", [".stk"], extra="tiff", priority=5, description="MetaMorph STK (tifffile)")
+@register("stk", [".stk"], priority=5, description="MetaMorph STK (tifffile)")
 class FSeq_stk(FrameSequence):
     """Frames of a MetaMorph STK stack (read with tifffile).
 
