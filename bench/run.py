@@ -337,7 +337,14 @@ def run_export_bench(path: Path, out: Path, frames: int, size: int, quick: bool)
         offered["repeats"] = 1
     params = inspect.signature(fn).parameters
     print("\nT11 (export: our writers against the libraries writing the array directly):", flush=True)
-    result = fn(**{k: v for k, v in offered.items() if k in params})
+    try:
+        result = fn(**{k: v for k, v in offered.items() if k in params})
+    except Exception as exc:  # a broken T11 must not cost the results of T1-T9
+        import traceback
+
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(f"T11 failed: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+        return {"error": f"{type(exc).__name__}: {exc}"}
     if isinstance(result, str):
         print(result)
     return result
@@ -444,9 +451,10 @@ def main(argv=None) -> dict:
     report = {"data": str(path), "shape": list(shape), "dtype": str(dtype), "budget": budget,
               "opened_as": opened_as, "subprocess": subproc, "load_end": _load(),
               "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows]}
+    (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     if not args.skip_export:
         report["T11"] = run_export_bench(path, out, args.frames, args.size, args.quick)
-    (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
+        (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"\nresults: {out / 'results.json'}")
     return report
 
