@@ -410,3 +410,102 @@ def test_ome_positions_stay_separate_series(tmp_path):
     with FSeq_tiff(path, series=1) as fs:
         np.testing.assert_array_equal(fs[0], b)
         assert fs.meta["axes"][2] == (0.7, "µm")
+
+
+# -- ImageJ and shaped files cut short -----------------------------------------------------------
+def _write_cut_source(tmp_path, shape, axes, imagej=True):
+    """Write ``shape`` (axes ``axes``) with tifffile; return path, data, data offset, plane bytes."""
+    rgb = axes.endswith("S")  # ImageJ RGB is 8-bit
+    data = np.random.default_rng(3).integers(0, 250, shape, dtype=np.uint8 if rgb else np.uint16)
+    path = tmp_path / "cut.tif"
+    photometric = "rgb" if rgb else "minisblack"
+    if imagej:
+        tifffile.imwrite(path, data, imagej=True, photometric=photometric,
+                         metadata={"axes": axes, "finterval": 0.5})
+    else:
+        tifffile.imwrite(path, data, photometric=photometric, metadata={"axes": axes})
+    with tifffile.TiffFile(path) as tif:
+        offset = tif.series[0].dataoffset
+    return path, data, offset, data[(0,) * (data.ndim - (3 if rgb else 2))].nbytes
+
+
+# (axes, shape, open kwargs, planes per frame, how to pick the expected frames from the data)
+CUT_CASES = {
+    "T": ("TYX", (8, 6, 7), {}, 1, lambda d: d),
+    "TC": ("TCYX", (6, 3, 6, 7), {}, 3, lambda d: np.moveaxis(d, 1, -1)),
+    "TC-ch1": ("TCYX", (6, 3, 6, 7), {"ch": 1}, 3, lambda d: d[:, 1]),
+    "TZ-z1": ("TZYX", (5, 3, 6, 7), {"z": 1}, 3, lambda d: d[:, 1]),
+    "Z": ("ZYX", (8, 6, 7), {}, 1, lambda d: d),
+    "RGB": ("TYXS", (6, 6, 7, 3), {}, 1, lambda d: d),
+}
+
+
+@pytest.mark.parametrize("imagej", [True, False], ids=["imagej", "shaped"])
+@pytest.mark.parametrize("case", list(CUT_CASES))
+def test_cut_short_opens_complete_frames(tmp_path, case, imagej):
+    """Cut mid-frame and at frame boundaries: the complete frames open, memory-mapped, with a warning."""
+    axes, shape, kwargs, per_frame, pick = CUT_CASES[case]
+    path, data, offset, plane = _write_cut_source(tmp_path, shape, axes, imagej)
+    raw = path.read_bytes()
+    expected = pick(data)
+    n_planes = data.nbytes // plane
+    # (bytes of data kept, planes that exist): mid-plane, frame boundary, boundary + part of a plane
+    for keep in (per_frame * plane + 5, 2 * per_frame * plane, 3 * per_frame * plane + plane + 1,
+                 (n_planes - 1) * plane + 3):
+        path.write_bytes(raw[:offset + keep])
+        planes = keep // plane
+        # complete frames; one plane picked (z=1, ch=1): frame t needs only plane 3t + 1
+        k = (planes - 2) // 3 + 1 if case in ("TZ-z1", "TC-ch1") else planes // per_frame
+        with pytest.warns(TruncatedFileWarning, match=f"claims {n_planes} images"), \
+                FSeq_tiff(path, **kwargs) as fs:
+            assert len(fs) == k, keep
+            assert fs.reader.cheap_crop  # the contiguous data are memory-mapped
+            np.testing.assert_array_equal(np.asarray(fs), expected[:k])
+            np.testing.assert_array_equal(fs[-1][1:4, 2:5], expected[k - 1][1:4, 2:5])
+            if imagej:  # tifffile gave up on the ImageJ series; the reader rebuilt it
+                assert fs.reader.metadata["tiff_series"] == "imagej (cut short)"
+                if case != "Z":
+                    assert fs.meta["axes"][0] == (0.5, "s")
+
+
+@pytest.mark.parametrize("imagej", [True, False], ids=["imagej", "shaped"])
+def test_cut_inside_first_frame(tmp_path, imagej):
+    path, _, offset, plane = _write_cut_source(tmp_path, (6, 3, 6, 7), "TCYX", imagej)
+    raw = path.read_bytes()
+    for keep in (0, plane - 1, 2 * plane + 10):  # no plane, part of one, channels 0-1 of frame 0
+        path.write_bytes(raw[:offset + keep])
+        with pytest.raises(CorruptFileError, match=r"cut\.tif.*no complete frame.*truncated"):
+            FSeq_tiff(path)
+    for keep in (offset - 1, 100, 9):  # inside the header: no readable directory
+        path.write_bytes(raw[:keep])
+        with pytest.raises(CorruptFileError, match=r"cut\.tif"):
+            FSeq_tiff(path)
+
+
+def test_complete_imagej_file_has_no_warning(tmp_path):
+    """Only the IFDs after the data lost (cut at the end of the data): all frames, a metadata note."""
+    path, data, offset, _ = _write_cut_source(tmp_path, (6, 3, 6, 7), "TCYX")
+    path.write_bytes(path.read_bytes()[:offset + data.nbytes])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedFileWarning)
+        with pytest.warns(MetadataWarning, match="invalid page offset"):
+            fs = FSeq_tiff(path, ch=2)
+    with fs:
+        assert len(fs) == 6
+        np.testing.assert_array_equal(np.asarray(fs), data[:, 2])
+
+
+def test_hostile_claim_is_not_allocated(tmp_path):
+    """A header claiming a billion images in a one-page file opens the one page, quickly."""
+    frame = np.arange(16 * 20, dtype=np.uint16).reshape(16, 20)
+    for description in ("ImageJ=1.52a\nimages=1000000000\nframes=1000000000\n",
+                        '{"shape": [1000000000, 16, 20]}'):
+        path = tmp_path / "hostile.tif"
+        tifffile.imwrite(path, frame, description=description, metadata=None)
+        with pytest.warns(TruncatedFileWarning, match="1000000000"), FSeq_tiff(path) as fs:
+            assert len(fs) == 1
+            np.testing.assert_array_equal(fs[0], frame)
+    path = tmp_path / "slices.tif"
+    tifffile.imwrite(path, frame, description='{"shape": [2, 1000000000, 16, 20]}', metadata=None)
+    with pytest.raises(CorruptFileError, match="claims 2000000000 images"):
+        FSeq_tiff(path)

@@ -143,6 +143,11 @@ class TiffReader(Reader):
         s = tif.series[self.series_index]
         axes, shape = s.get_axes(False), tuple(int(n) for n in s.get_shape(False))
         n_pages = len(s.pages)
+        # an ImageJ file cut short: tifffile offers its first page alone; read the hyperstack
+        # its header describes from the contiguous data that remains
+        cut_short = _imagej_cut_short(tif, s) if self.series_index == 0 else None
+        if cut_short is not None:
+            axes, shape = cut_short
         # frames appended one by one (tifffile.imwrite(..., append=True)) make one series per
         # page: read them as one sequence of pages
         self._page_keys = None
@@ -164,7 +169,25 @@ class TiffReader(Reader):
             raise UnsupportedFormatError(f"{self.path}: pages with axes {self._page_axes!r} "
                                          f"{self._page_shape} are not 2-D images")
         n_claimed = math.prod(lead_shape)
-        table = np.arange(n_claimed).reshape(lead_shape)
+        # how many pages exist: a header may claim more than the file holds
+        self._compressed = bool(s.keyframe.compression > 1)
+        self._dataoffset = s.dataoffset if s.dataoffset is not None and not self._compressed \
+            and self._page_keys is None else None
+        if self._dataoffset is not None:
+            page_bytes = page_size * np.dtype(s.dtype).itemsize
+            n_avail = min(n_claimed, max(0, os.path.getsize(self.path) - self._dataoffset) // page_bytes)
+        else:
+            n_avail = n_pages
+        if n_claimed > n_avail + 2**16 and lead_axes[0] != "C":
+            # the header claims far more than exists (cut short, or a hostile header): keep
+            # only the outer positions that can hold a page, so the page table stays small
+            rest = math.prod(lead_shape[1:])
+            lead_shape = (max(1, -(-n_avail // rest)), *lead_shape[1:])
+            if math.prod(lead_shape) > n_avail + 2**22:
+                raise CorruptFileError(f"{self.path}: the header claims {n_claimed} images "
+                                       f"{dict(zip(lead_axes, shape[:k], strict=True))} but the file "
+                                       f"holds {n_avail}; it is damaged or truncated")
+        table = np.arange(math.prod(lead_shape)).reshape(lead_shape)
         lead = list(lead_axes)
 
         def take(letter, value, what):
@@ -177,7 +200,7 @@ class TiffReader(Reader):
             table = np.take(table, value, axis=i)
             del lead[i]
 
-        sizes = dict(zip(lead_axes, lead_shape, strict=True))
+        sizes = dict(zip(lead_axes, shape[:k], strict=True))  # as claimed, before any cut
         n_samples = self._page_shape[self._page_axes.index("S")] if "S" in self._page_axes else 1
         self._sample = None
         if ch is not None:
@@ -203,29 +226,26 @@ class TiffReader(Reader):
             n_planes = sizes["C"]
         else:
             n_planes = 1
-        frame_axes = {a: n for a, n in zip(lead, table.shape[:len(lead)], strict=False) if n > 1}
+        frame_axes = {a: sizes[a] for a in lead if sizes[a] > 1}
+        frames_claimed = math.prod(sizes[a] for a in lead)
         table = table.reshape(-1, n_planes)
 
-        # how many pages exist: a header may claim more than the file holds
-        self._compressed = bool(s.keyframe.compression > 1)
-        self._dataoffset = s.dataoffset if s.dataoffset is not None and not self._compressed \
-            and self._page_keys is None else None
-        if self._dataoffset is not None:
-            page_bytes = page_size * np.dtype(s.dtype).itemsize
-            n_avail = min(n_claimed, (os.path.getsize(self.path) - self._dataoffset) // page_bytes)
-        else:
-            n_avail = n_pages
         ij = tif.imagej_metadata or {}
-        claimed_images = int(ij.get("images", 0) or 0)
+        try:
+            claimed_images = int(ij.get("images", 0) or 0)
+        except (TypeError, ValueError):
+            claimed_images = 0
+        # frames in file order up to the first one missing a page
         complete = np.flatnonzero(~(table < n_avail).all(axis=1))
         n_frames = int(complete[0]) if len(complete) else len(table)
         if n_frames == 0:
-            raise CorruptFileError(f"{self.path} holds no complete frame; the file is truncated")
-        if n_frames < len(table) or claimed_images > max(n_avail, n_pages):
-            claimed = max(len(table), claimed_images)
+            raise CorruptFileError(f"{self.path} holds no complete frame (the header claims "
+                                   f"{max(n_claimed, claimed_images)} images); the file is truncated")
+        if n_frames < frames_claimed or n_avail < n_claimed or claimed_images > max(n_avail, n_pages):
+            claimed = max(n_claimed, claimed_images)
             warnings.warn(f"{self.path}: the header claims {claimed} images but the file holds "
-                          f"{n_frames} frame(s); opening those (the file was probably cut short)",
-                          TruncatedFileWarning, stacklevel=4)
+                          f"{min(n_avail, claimed)}, {n_frames} complete frame(s); opening those (the "
+                          "file was probably cut short)", TruncatedFileWarning, stacklevel=4)
         elif log:
             warnings.warn(f"{self.path}: tifffile reported: {'; '.join(dict.fromkeys(log))}",
                           MetadataWarning, stacklevel=4)
@@ -241,6 +261,8 @@ class TiffReader(Reader):
         self.cheap_crop = self.thread_safe = self._dataoffset is not None
         self.axes = Axes(self._axes(tif, s, frame_axes))
         self.metadata = {"tiff_axes": s.axes, "tiff_shape": tuple(s.shape), "tiff_series": s.kind}
+        if cut_short is not None:
+            self.metadata.update(tiff_axes=axes, tiff_shape=shape, tiff_series="imagej (cut short)")
         if self._page_keys is not None:
             self.metadata["tiff_series"] = f"{len(self._page_keys)} single-page series read as frames"
         if ij:
@@ -354,6 +376,50 @@ def _single_page_series(series) -> bool:
     return all(len(x.pages) == 1 and x.kind in ("shaped", "generic", "uniform")
                and x.shape == first.shape and x.dtype == first.dtype and x.axes == first.axes
                for x in series)
+
+
+# ImageJ's plane order (the "order" key) -> tifffile's names of the axes, outermost first
+_IMAGEJ_ORDER = {"czt": "TZC", "default": "TZC", "ctz": "ZTC", "zct": "TCZ", "ztc": "CTZ",
+                 "tcz": "ZCT", "tzc": "CZT"}
+
+
+def _imagej_cut_short(tif, s) -> tuple[str, tuple[int, ...]] | None:
+    """Axes and shape of the hyperstack an ImageJ header describes, if tifffile fell back to page 0.
+
+    ImageJ writes all image data contiguously after the first IFD and the other IFDs after
+    the data.  A file cut short loses those IFDs and part of the data; tifffile then rejects
+    the ImageJ series and offers the first page alone.  When that page is uncompressed and
+    contiguous, the planes that remain lie after it, in the order the header gives.  The
+    shape is worked out as ``tifffile.TiffFile._series_imagej`` does; None when it does not
+    apply.
+    """
+    ij = tif.imagej_metadata
+    if not ij or s.kind == "imagej" or len(s.pages) != 1 or len(tif.pages) != 1:
+        return None
+    page = s.keyframe
+    if page.compression > 1 or s.dataoffset is None or page.shaped[0] > 1:
+        return None  # compressed, scattered or separate-sample pages: nothing to map
+    try:
+        frames, slices, channels, images = (int(ij.get(key, 1)) for key in
+                                            ("frames", "slices", "channels", "images"))
+    except (TypeError, ValueError):
+        return None
+    if min(frames, slices, channels, images) < 1:
+        return None
+    if channels == 1:
+        images = frames * slices
+    elif images == frames * slices and page.shaped[4] == channels:
+        channels = 1  # RGB samples declared as channels
+    else:
+        images = frames * slices * channels
+    axes = _IMAGEJ_ORDER.get(str(ij.get("order", "czt")).lower(), "TZC")
+    sizes = {"T": frames, "Z": slices, "C": channels}
+    shape = tuple(sizes[a] for a in axes)
+    if images <= 1:
+        return None
+    if images // math.prod(shape) > 1:
+        axes, shape = "I" + axes, (images // math.prod(shape), *shape)
+    return axes + page.axes, shape + tuple(int(n) for n in page.shape)
 
 
 def _positive(value) -> bool:
