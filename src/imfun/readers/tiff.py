@@ -33,7 +33,7 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..fseq.sequence import FrameSequence
-from .base import Reader, apply_crop, as_slice, require
+from .base import Reader, apply_crop, as_slice
 from .registry import register
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
@@ -110,7 +110,7 @@ class TiffReader(Reader):
             ch = CHANNEL_NAMES[ch.lower()]
         self._tif = None
         self._mm = None
-        tifffile = require("tifffile", "tiff")
+        import tifffile
         with _collect_tifffile_log() as log:
             try:
                 tif = tifffile.TiffFile(self.path)
@@ -317,7 +317,7 @@ class TiffReader(Reader):
 
     def _tiff(self):
         if self._tif is None:
-            tifffile = require("tifffile", "tiff")
+            import tifffile
             with _collect_tifffile_log():
                 self._tif = tifffile.TiffFile(self.path)
         return self._tif
@@ -472,7 +472,7 @@ def _ome_length(px: dict, name: str) -> AxisScale | None:
 
 
 @register("tiff", (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"), sniff=is_tiff,
-          extra="tiff", description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF")
+          description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF")
 class FSeq_tiff(FrameSequence):
     """Frames of a multi-page TIFF file (plain, BigTIFF, ImageJ hyperstack, OME-TIFF).
 
