@@ -8,12 +8,14 @@ decoder then fails the test instead of killing pytest) under a memory limit
 example is bounded in time by a timer signal.  The subprocess runs this very
 file: ``python test_fuzz.py <format> <n_examples> <folder>``.
 
-atheris is not installed in the project's environment, so only hypothesis
-drives the mutations here (coverage-guided fuzzing would need atheris).
+Two drivers: hypothesis (structured mutations aimed at headers, every
+format) and atheris (coverage-guided libFuzzer mutations from the same seeds,
+for the binary formats), each for a bounded number of runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
@@ -172,13 +174,49 @@ def test_mutated_files_raise_only_imfun_errors(fmt, tmp_path):
     assert sum(outcomes.values()) >= EXAMPLES[fmt] // 2, outcomes
 
 
-def test_atheris_is_not_installed_so_only_hypothesis_fuzzes():
-    """atheris (coverage-guided) runs only where it is installed; it is not a dependency."""
-    try:
-        import atheris  # noqa: F401
-    except ImportError:
-        pytest.skip("atheris is not installed; fuzzing uses hypothesis only")
+def fuzz_atheris(fmt: str, runs: int, folder: Path) -> int:
+    """Coverage-guided fuzzing with atheris (libFuzzer) from the seed file; a crash,
+    a hang (``-timeout``), a memory blow-up (``-rss_limit_mb``) or an exception that
+    is not imfun's ends the process with a non-zero code."""
+    import atheris
+
+    with atheris.instrument_imports():
+        import imfun.readers.mlf
+        import imfun.readers.tiff  # noqa: F401
+    from imfun.errors import ImfunError
+
+    seed, _ = write_seed(fmt, folder)
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    (corpus / "seed").write_bytes(seed.read_bytes())
+
+    def one_input(data: bytes) -> None:
+        seed.write_bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with contextlib.suppress(ImfunError):
+                open_and_read(fmt, seed)
+
+    atheris.Setup([sys.argv[0], f"-runs={runs}", "-timeout=5", "-rss_limit_mb=3072",
+                   f"-max_len={2 * seed.stat().st_size}", str(corpus)], one_input)
+    atheris.Fuzz()
+    return 0
+
+
+ATHERIS_RUNS = {"mlf": 300, "tiff": 200}
+
+
+@pytest.mark.parametrize("fmt", sorted(ATHERIS_RUNS))
+def test_atheris_coverage_guided(fmt, tmp_path):
+    pytest.importorskip("atheris", reason="atheris (the test extra) is not installed")
+    proc = subprocess.run([sys.executable, __file__, "atheris", fmt, str(ATHERIS_RUNS[fmt]), str(tmp_path)],
+                          capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    report = proc.stderr[-4000:]
+    assert proc.returncode == 0, f"atheris found a broken promise in {fmt}:\n{report}"
+    assert "Done" in proc.stderr, report  # libFuzzer finished its runs
 
 
 if __name__ == "__main__":
+    if sys.argv[1] == "atheris":
+        sys.exit(fuzz_atheris(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
     sys.exit(fuzz(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))
