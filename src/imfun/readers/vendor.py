@@ -250,7 +250,9 @@ class ND2Reader(VendorReader):
             for ev in f.events(orient="records"):
                 if ev.get("P Index", self.series_index) == self.series_index and "Time [s]" in ev:
                     times[(int(ev.get("T Index", 0)), int(ev.get("Z Index", 0)))] = float(ev["Time [s]"])
-        except Exception:  # events are optional metadata; frames do not depend on them
+        except Exception as exc:  # events are optional metadata; frames do not depend on them
+            warnings.warn(f"{self.path}: ignored the unreadable frame events ({exc})", MetadataWarning,
+                          stacklevel=5)
             times = {}
         if times:
             meta["frame_times_all"] = times

@@ -74,7 +74,9 @@ def _is_array(node) -> bool:
 def _attrs(node) -> dict[str, Any]:
     try:
         return dict(node.attrs)
-    except Exception:  # unreadable attributes must not stop reading the pixels
+    except Exception as exc:  # unreadable attributes must not stop reading the pixels
+        warnings.warn(f"ignored the unreadable attributes of {getattr(node, 'path', node)!r}: {exc}",
+                      MetadataWarning, stacklevel=3)
         return {}
 
 
