@@ -205,7 +205,8 @@ def _dfof(v):
 
 
 def _t9_ours(fs, data):
-    return fs.pw_transform(_dfof, vectorized=True)
+    # float32 vectors, as the numpy side computes in float32
+    return fs.pw_transform(_dfof, vectorized=True, dtype=np.float32)
 
 
 def _t9_numpy(mm, data):

@@ -81,7 +81,7 @@ def t11(frames: int = 2000, size: int = 512, out: Path | None = None, repeats: i
     mm = tifffile.memmap(src, mode="r")
     fs = FSeq_arr(mm, meta={"axes": AXES})
     nbytes = mm.nbytes
-    chunk_frames = max(1, min(frames, (4 * 1024**2) // (size * size * 2), fs._plan(None, None, None)[2]))
+    chunk_frames = max(1, min(frames, (4 * 1024**2) // (size * size * 2), fs.plan().frames_per_block))
     chunks = (chunk_frames, size, size)
     target = out / "t11-out"
 

@@ -207,11 +207,14 @@ def test_blocks_follow_the_readers_chunks():
 
 
 def test_tiles_cover_the_frame():
-    tiles = dist_engine.plan_tiles(100, (30, 20), 2, budget=100 * 10 * 20 * 10, min_tiles=1)
+    from imfun.engine.pixels import plan_tiles
+
+    # 100 frames x (2 bytes read + 3 float64 work copies) = 2600 bytes a pixel
+    tiles = plan_tiles(100, (30, 20), 2, budget=2600 * 10 * 20, min_tiles=1)
     assert [r for r, _ in tiles] == [slice(0, 10), slice(10, 20), slice(20, 30)]
-    tiles = dist_engine.plan_tiles(100, (30, 20), 2, budget=10**9, min_tiles=4)
+    tiles = plan_tiles(100, (30, 20), 2, budget=10**9, min_tiles=4)
     assert len(tiles) == 4 and tiles[-1][0].stop == 30
-    tiles = dist_engine.plan_tiles(100, (3, 20), 8, budget=100 * 16 * 7)
+    tiles = plan_tiles(100, (3, 20), 8, budget=100 * 16 * 7)
     covered = np.zeros((3, 20), int)
     for r, c in tiles:
         covered[r, c] += 1

@@ -223,23 +223,6 @@ def run(seq, reduction, fslice, crop, budget, engine) -> Any:
 
 # -- per-pixel work: time-contiguous tiles as tasks ----------------------------------
 
-def plan_tiles(n_frames: int, frame_shape: tuple[int, ...], itemsize: int, budget: int,
-               min_tiles: int = 1) -> list[tuple[slice, slice]]:
-    """Rectangles ``(rows, cols)`` of a frame, each holding all frames within the
-    budget (as :class:`imfun.engine.pixels.PixelTiles` cuts them), and at least
-    ``min_tiles`` of them when the frame has enough rows."""
-    rows, cols = frame_shape[:2]
-    per_pixel = n_frames * (itemsize + 8) * int(np.prod(frame_shape[2:]))
-    tile_pixels = max(1, budget // max(per_pixel, 1))
-    if min_tiles > 1:
-        tile_pixels = min(tile_pixels, max(cols, math.ceil(rows / min_tiles) * cols))
-    if tile_pixels >= cols:
-        band = min(rows, tile_pixels // cols)
-        return [(slice(r, min(r + band, rows)), slice(0, cols)) for r in range(0, rows, band)]
-    return [(slice(r, r + 1), slice(c, min(c + tile_pixels, cols)))
-            for r in range(rows) for c in range(0, cols, tile_pixels)]
-
-
 def read_tile(seq, fslice, crop, rows: slice, cols: slice, budget: int) -> np.ndarray:
     """All selected frames of one rectangle ``(T, h, w[, c])``, read block by block
     (in the worker that runs the task)."""
@@ -350,8 +333,8 @@ def _pixel_plan(seq, fslice, crop, budget, engine):
     # a tile of a file that crops cheaply reads only its pixels in the worker (one tile per
     # worker at least); otherwise frames are read whole once and dask cuts the tiles
     cheap = bool(seq.reader.cheap_crop and not seq.fns)
-    tiles = plan_tiles(n_frames, frame_shape, seq.dtype.itemsize, budget,
-                       min_tiles=n_slots(resolve_client(engine)))
+    tiles = _pixels.plan_tiles(n_frames, frame_shape, seq.dtype.itemsize, budget,
+                               min_tiles=n_slots(resolve_client(engine)))
     return frame_shape, (fslice, crop_r, tiles, budget, cheap)
 
 
@@ -401,5 +384,5 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     return out
 
 
-__all__ = ["active_client", "block_runs", "plan_tiles", "pw_transform", "read_tile", "run",
+__all__ = ["active_client", "block_runs", "pw_transform", "read_tile", "run",
            "time_project", "wants_dask"]

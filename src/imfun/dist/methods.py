@@ -42,7 +42,8 @@ class DaskMixin:
 
     def _dask_chunks(self, chunks, budget) -> tuple[tuple[int, ...], ...]:
         """Resolve ``to_dask``'s ``chunks`` into dask's tuple-of-tuples (channels whole)."""
-        from .engine import block_runs, n_slots, plan_tiles, resolve_client
+        from ..engine.pixels import plan_tiles
+        from .engine import block_runs, n_slots, resolve_client
 
         n, shape = len(self), self.frame_shape
         rows, cols = shape[:2]

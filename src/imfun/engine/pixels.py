@@ -13,9 +13,10 @@ Tiles are cut from one of three stores, chosen by :class:`PixelTiles`:
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
@@ -62,10 +63,33 @@ def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
     return temp_memmap(shape, dtype)
 
 
+# a tile is held as read, as the work dtype, and as two temporaries of a user's
+# function ((v - m) / m makes two): room for all of them comes from the budget
+WORK_COPIES = 3
+
+
+def plan_tiles(n_frames: int, frame_shape: tuple[int, ...], itemsize: int, budget: int,
+               min_tiles: int = 1, work_itemsize: int = 8) -> list[tuple[slice, slice]]:
+    """Rectangles ``(rows, cols)`` of a frame, each holding all frames within the
+    budget: bands of whole rows where they fit (contiguous in every frame), else
+    pieces of one row; at least ``min_tiles`` of them when the frame has enough rows."""
+    rows, cols = frame_shape[:2]
+    per_pixel = n_frames * (itemsize + WORK_COPIES * work_itemsize) * int(np.prod(frame_shape[2:]))
+    tile_pixels = max(1, budget // max(per_pixel, 1))
+    if min_tiles > 1:
+        tile_pixels = min(tile_pixels, max(cols, math.ceil(rows / min_tiles) * cols))
+    if tile_pixels >= cols:
+        band = min(rows, tile_pixels // cols)
+        return [(slice(r, min(r + band, rows)), slice(0, cols)) for r in range(0, rows, band)]
+    return [(slice(r, r + 1), slice(c, min(c + tile_pixels, cols)))
+            for r in range(rows) for c in range(0, cols, tile_pixels)]
+
+
 class PixelTiles:
     """Time-contiguous tiles of the frames selected by ``fslice`` and ``crop``."""
 
-    def __init__(self, seq, fslice, crop, budget: int, materialize: bool = False):
+    def __init__(self, seq, fslice, crop, budget: int, materialize: bool = False,
+                 work_itemsize: int = 8):
         self.seq = seq
         self.fslice = fslice
         self.crop = normalize_crop(crop, seq.frame_shape)
@@ -82,21 +106,12 @@ class PixelTiles:
             self.store = temp_memmap(self.shape, seq.dtype)
             for start, block in seq.iter_blocks(fslice, self.crop, budget=budget):
                 self.store[start:start + len(block)] = block
-        # one tile holds T x h x w values as read and as float64 work
-        per_pixel = self.n_frames * (itemsize + 8) * int(np.prod(self.frame_shape[2:]))
-        self.tile_pixels = max(1, budget // max(per_pixel, 1))
+        self.work_itemsize = work_itemsize
 
-    def tiles(self) -> Iterator[tuple[slice, slice]]:
+    def tiles(self) -> list[tuple[slice, slice]]:
         """Rectangles ``(rows, cols)`` within the cropped frame, each within the budget."""
-        rows, cols = self.frame_shape[:2]
-        if self.tile_pixels >= cols:
-            band = min(rows, self.tile_pixels // cols)
-            for r in range(0, rows, band):
-                yield slice(r, min(r + band, rows)), slice(0, cols)
-        else:
-            for r in range(rows):
-                for c in range(0, cols, self.tile_pixels):
-                    yield slice(r, r + 1), slice(c, min(c + self.tile_pixels, cols))
+        return plan_tiles(self.n_frames, self.frame_shape, self.seq.dtype.itemsize, self.budget,
+                          work_itemsize=self.work_itemsize)
 
     def read(self, rows: slice, cols: slice) -> np.ndarray:
         """The tile ``(T, h, w[, c])``."""
@@ -169,7 +184,7 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``.
 
     ``v`` is given as ``dtype`` (float64 by default, as ``pix_iter`` yields it)."""
-    tiles = PixelTiles(seq, fslice, crop, budget)
+    tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=np.dtype(dtype or np.float64).itemsize)
     mask = _check_pmask(pmask, tiles.frame_shape)
     n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
     out = None
