@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib.util
-import inspect
 import json
 import os
 import subprocess
@@ -317,42 +316,23 @@ itself, which must stay within the budget + 100 MiB.
 T4: numpy = two passes over chunks of 100 frames; alt = mm.std(axis=0) (float64 copies of all data).
 T7: numpy = exact percentiles from np.bincount over chunks of 100 frames; alt = np.percentile(mm);
     dask = da.percentile (approximate).
-T8: the 200 indices are sorted.  T9: numpy works in float32 on the whole array, ours in float64.
+T8: the 200 indices are sorted.
+T9: both sides compute in float32 (numpy on the whole array, ours in time-contiguous tiles).
 PIMS: pims.open(tif), frames read one by one.  dask-image: imread(tif, nframes=100), dask reductions."""
 
 
-# -- the export benchmark from bench/export_bench.py (written by another helper) ----------------
+# -- T10 (image globs) and T11 (writers), each in its own module ---------------------------
 
-def run_export_bench(path: Path, out: Path, frames: int, size: int, quick: bool):
-    """Run ``bench.export_bench.t11`` on data of the same size, if that module is there."""
+def run_extra(name: str, fn, **kwargs):
+    """Run T10 or T11; a failure is reported and does not cost the other results."""
     try:
-        from . import export_bench
-    except ImportError as exc:
-        if getattr(exc, "name", "") in ("bench.export_bench", "export_bench"):
-            print("\nT11 (export): bench/export_bench.py is not there yet; skipped.")
-            return None
-        raise
-    fn = next((getattr(export_bench, n) for n in ("t11", "run_t11", "bench_t11")
-               if callable(getattr(export_bench, n, None))), None)
-    if fn is None:
-        print("\nT11 (export): bench/export_bench.py has no t11 function; skipped.")
-        return None
-    offered = {"frames": frames, "size": size, "out": out, "path": path, "quick": quick}
-    if quick:
-        offered["repeats"] = 1
-    params = inspect.signature(fn).parameters
-    print("\nT11 (export: our writers against the libraries writing the array directly):", flush=True)
-    try:
-        result = fn(**{k: v for k, v in offered.items() if k in params})
-    except Exception as exc:  # a broken T11 must not cost the results of T1-T9
+        return fn(**kwargs)
+    except Exception as exc:
         import traceback
 
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        print(f"T11 failed: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
+        print(f"{name} failed: {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})")
         return {"error": f"{type(exc).__name__}: {exc}"}
-    if isinstance(result, str):
-        print(result)
-    return result
 
 
 # -- main --------------------------------------------------------------------------
@@ -386,7 +366,8 @@ def parse_args(argv):
     p.add_argument("--no-subprocess", action="store_true",
                    help="run everything in this process (faster; no memory numbers)")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per case and contender")
-    p.add_argument("--skip-export", action="store_true", help="do not run T11 (bench/export_bench.py)")
+    p.add_argument("--skip-extra", action="store_true",
+                   help="do not run T10 (bench/glob_bench.py) and T11 (bench/export_bench.py)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data-json", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -467,8 +448,16 @@ def main(argv=None) -> dict:
               "repeat": args.repeat, "report": args.report,
               "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows]}
     (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
-    if not args.skip_export:
-        report["T11"] = run_export_bench(path, out, args.frames, args.size, args.quick)
+    if not args.skip_extra:
+        from .export_bench import t11
+        from .glob_bench import t10
+
+        print()
+        report["T10"] = run_extra("T10", t10, out=out, n_files=30 if args.quick else 300,
+                                  size=128 if args.quick else 512, repeats=1 if args.quick else 3)
+        print("\nT11 (export: our writers against the libraries writing the array directly):")
+        report["T11"] = run_extra("T11", t11, frames=args.frames, size=args.size, out=out,
+                                  **({"repeats": 1} if args.quick else {}))
         (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"\nresults: {out / 'results.json'}")
     return report

@@ -24,7 +24,7 @@ def test_numpy_references_are_exact():
 
 def test_quick_bench_in_process(tmp_path, capsys):
     report = run.main(["--quick", "--frames", "30", "--size", "48", "--out", str(tmp_path),
-                       "--skip-export", "--no-subprocess", "--repeat", "1"])
+                       "--skip-extra", "--no-subprocess", "--repeat", "1"])
     text = capsys.readouterr().out
     assert "ours s" in text and "numpy s" in text and "T9" in text
     assert (tmp_path / "synth_30x48x48.tif").exists() and (tmp_path / "results.json").exists()
@@ -41,10 +41,17 @@ def test_quick_bench_in_process(tmp_path, capsys):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="memory is read from /proc")
 def test_subprocess_case_measures_memory(tmp_path, capsys):
-    report = run.main(["--frames", "30", "--size", "48", "--out", str(tmp_path), "--skip-export",
+    report = run.main(["--frames", "30", "--size", "48", "--out", str(tmp_path), "--skip-extra",
                        "--cases", "T7", "--impls", "ours,numpy", "--repeat", "1"])
     row = report["rows"][0]
     assert report["subprocess"] and row["case"] == "T7" and not row["errors"]
     assert row["check"] == "exact"
     assert row["ours_mib"] is not None and row["numpy_mib"] is not None
     assert "T7" in capsys.readouterr().out
+
+
+def test_t10_glob_bench_tiny(tmp_path):
+    from bench.glob_bench import t10
+
+    result = t10(tmp_path, n_files=6, size=32, repeats=1, quiet=True)
+    assert result["files"] == 6 and result["ours"] > 0 and result["loop"] > 0

@@ -113,14 +113,16 @@ class PixelTiles:
         return plan_tiles(self.n_frames, self.frame_shape, self.seq.dtype.itemsize, self.budget,
                           work_itemsize=self.work_itemsize)
 
-    def read(self, rows: slice, cols: slice) -> np.ndarray:
-        """The tile ``(T, h, w[, c])``."""
+    def read(self, rows: slice, cols: slice, dtype=None) -> np.ndarray:
+        """The tile ``(T, h, w[, c])``, converted to ``dtype`` as it is read (a private copy
+        when ``dtype`` is given)."""
         if self.store is not None:
-            return np.asarray(self.store[:, rows, cols])
+            tile = np.asarray(self.store[:, rows, cols])
+            return tile if dtype is None else tile.astype(dtype)
         tile = (slice(rows.start, rows.stop, 1), slice(cols.start, cols.stop, 1))
         tile_crop = compose_crops(self.crop, tile)
         out = np.empty((self.n_frames, rows.stop - rows.start, cols.stop - cols.start,
-                        *self.frame_shape[2:]), self.seq.dtype)
+                        *self.frame_shape[2:]), dtype or self.seq.dtype)
         for start, block in self.seq.iter_blocks(self.fslice, tile_crop, budget=self.budget):
             out[start:start + len(block)] = block
         return out
@@ -135,7 +137,7 @@ def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
     vectorised = accepts_axis(fn)
     out = None
     for rows, cols in tiles.tiles():
-        tile = tiles.read(rows, cols).astype(np.float64, copy=False)  # as the reference's as3darray
+        tile = tiles.read(rows, cols, np.float64)  # as the reference's as3darray
         res = np.asarray(fn(tile, axis=0)) if vectorised else np.apply_along_axis(fn, 0, tile)
         if res.shape != tile.shape[1:]:
             raise ShapeMismatchError(
@@ -190,7 +192,7 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     out = None
     with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
         for rows, cols in tiles.tiles():
-            tile = tiles.read(rows, cols).astype(dtype or np.float64, copy=False)
+            tile = tiles.read(rows, cols, dtype or np.float64)  # a private copy pwfn may change
             h, w = tile.shape[1], tile.shape[2]
             if vectorized:
                 flat = tile.reshape(tile.shape[0], -1)

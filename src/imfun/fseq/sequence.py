@@ -273,6 +273,10 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """
         positions, crop_r, _ = self.plan(fslice, crop, budget)
         dtype = np.dtype(dtype or self.dtype)
+        if not self.fns and dtype == self.dtype and self.reader.cheap_crop:
+            # a memory map or chunked store fills the result in one read: no block copies
+            block = self._read_positions(positions, crop_r)
+            return block if block.flags.owndata else block.copy()
         out = None
         for start, block in self.iter_blocks(fslice, crop_r, budget=budget):
             if start == 0 and len(block) == len(positions) and block.flags.owndata:
@@ -569,7 +573,8 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         pwfn : callable
             A ``f(vector) -> vector`` function (the output length may differ
             from the input's).  With ``vectorized=True`` it is called on
-            ``(T, n_pixels)`` tiles and must work along axis 0.
+            ``(T, n_pixels)`` tiles and must work along axis 0.  Its input is
+            a private copy, which it may change in place to save memory.
         verbose : bool
             Show a progress bar while going through the pixels.
         **kwargs
