@@ -180,6 +180,26 @@ def test_pix_iter_mask_and_random_order():
     np.testing.assert_array_equal(np.asarray(out), ref)
 
 
+@pytest.mark.parametrize("budget", [None, 4000])
+def test_pw_transform_in_place_and_views(budget):
+    """pwfn may change its private input in place, or return a view of it."""
+    a = np.random.default_rng(7).random((30, 12, 10)).astype(np.float32)
+    fs = FSeq_arr(a)
+
+    def in_place(v):
+        m = v.mean(0)
+        v -= m
+        v /= m
+        return v
+
+    np.testing.assert_allclose(np.asarray(fs.pw_transform(in_place, vectorized=True, dtype=np.float32,
+                                                          budget=budget)),
+                               (a - a.mean(0)) / a.mean(0), rtol=1e-5)
+    np.testing.assert_array_equal(np.asarray(fs.pw_transform(lambda v: v[::-1], vectorized=True,
+                                                             dtype=np.float32, budget=budget)), a[::-1])
+    np.testing.assert_array_equal(a, np.random.default_rng(7).random((30, 12, 10)).astype(np.float32))
+
+
 def test_pw_transform_keeps_axes_and_length_may_change():
     fs = FSeq_arr(np.ones((10, 3, 3)), meta={"axes": [(0.1, "s"), (0.5, "um"), (0.5, "um")]})
     out = fs.pw_transform(lambda v: v[:4])

@@ -209,8 +209,8 @@ def test_blocks_follow_the_readers_chunks():
 def test_tiles_cover_the_frame():
     from imfun.engine.pixels import plan_tiles
 
-    # 100 frames x (2 bytes read + 3 float64 work copies) = 2600 bytes a pixel
-    tiles = plan_tiles(100, (30, 20), 2, budget=2600 * 10 * 20, min_tiles=1)
+    # 100 frames x (2 bytes read + 4 float64 work copies) = 3400 bytes a pixel
+    tiles = plan_tiles(100, (30, 20), 2, budget=3400 * 10 * 20, min_tiles=1)
     assert [r for r, _ in tiles] == [slice(0, 10), slice(10, 20), slice(20, 30)]
     tiles = plan_tiles(100, (30, 20), 2, budget=10**9, min_tiles=4)
     assert len(tiles) == 4 and tiles[-1][0].stop == 30

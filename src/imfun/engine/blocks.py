@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
+from typing import TypeVar
 
 WORK_ITEMSIZE = 8  # reductions work in float64
+T = TypeVar("T")
 
 
 def frames_per_block(frame_nbytes: int, n_values: int, budget: int, align: int = 1) -> int:
@@ -35,17 +35,17 @@ def spans(n_positions: int, per_block: int) -> list[tuple[int, int]]:
     return [(s, min(s + per_block, n_positions)) for s in range(0, n_positions, per_block)]
 
 
-def read_ahead(read: Callable[[int, int], np.ndarray], runs: list[tuple[int, int]],
-               prefetch: bool = True) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield ``(start, read(start, stop))`` for each run, reading the next run in a thread."""
-    if not prefetch or len(runs) < 2:
-        for start, stop in runs:
-            yield start, read(start, stop)
+def read_ahead(read: Callable[..., T], items: list[tuple]) -> Iterator[tuple[tuple, T]]:
+    """Yield ``(item, read(*item))`` for each item, reading the next one in a thread
+    while the caller works on the current one."""
+    if len(items) < 2:
+        for item in items:
+            yield item, read(*item)
         return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imfun-read") as pool:
-        future = pool.submit(read, *runs[0])
-        for i, (start, _stop) in enumerate(runs):
-            block = future.result()
-            if i + 1 < len(runs):
-                future = pool.submit(read, *runs[i + 1])
-            yield start, block
+        future = pool.submit(read, *items[0])
+        for i, item in enumerate(items):
+            result = future.result()
+            if i + 1 < len(items):
+                future = pool.submit(read, *items[i + 1])
+            yield item, result

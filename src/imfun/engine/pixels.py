@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ShapeMismatchError
 from ..fseq.selection import compose_crops, crop_shape, fslice_positions, normalize_crop
+from .blocks import read_ahead
 from .progress import progress
 
 
@@ -63,9 +64,9 @@ def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
     return temp_memmap(shape, dtype)
 
 
-# a tile is held as read, as the work dtype, and as two temporaries of a user's
-# function ((v - m) / m makes two): room for all of them comes from the budget
-WORK_COPIES = 3
+# two tiles are alive in the work dtype (one worked on, the next read ahead), and a
+# user's function makes temporaries ((v - m) / m makes two): the budget holds them all
+WORK_COPIES = 4
 
 
 def plan_tiles(n_frames: int, frame_shape: tuple[int, ...], itemsize: int, budget: int,
@@ -113,16 +114,20 @@ class PixelTiles:
         return plan_tiles(self.n_frames, self.frame_shape, self.seq.dtype.itemsize, self.budget,
                           work_itemsize=self.work_itemsize)
 
-    def read(self, rows: slice, cols: slice, dtype=None) -> np.ndarray:
+    def read(self, rows: slice, cols: slice, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
         """The tile ``(T, h, w[, c])``, converted to ``dtype`` as it is read (a private copy
-        when ``dtype`` is given)."""
+        when ``dtype`` is given), into ``out`` when given."""
         if self.store is not None:
             tile = np.asarray(self.store[:, rows, cols])
+            if out is not None:
+                out[...] = tile
+                return out
             return tile if dtype is None else tile.astype(dtype)
         tile = (slice(rows.start, rows.stop, 1), slice(cols.start, cols.stop, 1))
         tile_crop = compose_crops(self.crop, tile)
-        out = np.empty((self.n_frames, rows.stop - rows.start, cols.stop - cols.start,
-                        *self.frame_shape[2:]), dtype or self.seq.dtype)
+        if out is None:
+            out = np.empty((self.n_frames, rows.stop - rows.start, cols.stop - cols.start,
+                            *self.frame_shape[2:]), dtype or self.seq.dtype)
         for start, block in self.seq.iter_blocks(self.fslice, tile_crop, budget=self.budget):
             out[start:start + len(block)] = block
         return out
@@ -136,8 +141,8 @@ def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
     tiles = PixelTiles(seq, fslice, crop, budget)
     vectorised = accepts_axis(fn)
     out = None
-    for rows, cols in tiles.tiles():
-        tile = tiles.read(rows, cols, np.float64)  # as the reference's as3darray
+    for (rows, cols), tile in read_ahead(lambda r, c: tiles.read(r, c, np.float64), tiles.tiles()):
+        # float64 tiles, as the reference's as3darray
         res = np.asarray(fn(tile, axis=0)) if vectorised else np.apply_along_axis(fn, 0, tile)
         if res.shape != tile.shape[1:]:
             raise ShapeMismatchError(
@@ -181,41 +186,70 @@ def pix_iter(seq, pmask, fslice, rand: bool, crop, dtype, budget: int):
                     yield tile[:, r, c], trows.start + r, tcols.start + c
 
 
+def _same_view(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays are the very same elements in the same layout."""
+    return a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype and \
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+
+
+def _apply(pwfn: Callable, tile: np.ndarray, vectorized: bool) -> np.ndarray:
+    """pwfn on every pixel of a tile ``(T, h, w[, c])``: ``(T', h, w[, c])``."""
+    h, w = tile.shape[1], tile.shape[2]
+    if vectorized:
+        flat = tile.reshape(tile.shape[0], -1)
+        res = np.asarray(pwfn(flat))
+        if res.ndim != 2 or res.shape[1] != flat.shape[1]:
+            raise ShapeMismatchError(
+                f"pw_transform(vectorized=True): pwfn must map a (T, n_pixels) array to "
+                f"(T', n_pixels); got {flat.shape} -> {res.shape}")
+        return res.reshape(res.shape[0], h, w, *tile.shape[3:])
+    res = None
+    for r in range(h):
+        for c in range(w):
+            v = np.asarray(pwfn(tile[:, r, c]))
+            if res is None:
+                res = np.zeros((v.shape[0], h, w, *v.shape[1:]), v.dtype)
+            res[:, r, c] = v
+    return res
+
+
 def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fslice, crop,
                  dtype, budget: int) -> np.ndarray:
     """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``.
 
-    ``v`` is given as ``dtype`` (float64 by default, as ``pix_iter`` yields it)."""
-    tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=np.dtype(dtype or np.float64).itemsize)
+    ``v`` is given as ``dtype`` (float64 by default, as ``pix_iter`` yields it), a
+    private copy.  Once the first tile shows that ``pwfn`` keeps the length and the
+    dtype, later tiles of whole rows are read straight into the result, so a
+    function that works in place costs no extra pass over the data.
+    """
+    work = np.dtype(dtype or np.float64)
+    tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=work.itemsize)
     mask = _check_pmask(pmask, tiles.frame_shape)
     n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
-    out = None
+    state = {"out": None, "in_place": False}
+
+    def read(rows, cols):
+        out = state["out"]
+        if state["in_place"] and cols.stop - cols.start == tiles.frame_shape[1]:
+            return tiles.read(rows, cols, work, out=out[:, rows, cols])
+        return tiles.read(rows, cols, work)
+
     with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
-        for rows, cols in tiles.tiles():
-            tile = tiles.read(rows, cols, dtype or np.float64)  # a private copy pwfn may change
+        # the next tile is read while pwfn works on this one
+        for (rows, cols), tile in read_ahead(read, tiles.tiles()):
             h, w = tile.shape[1], tile.shape[2]
-            if vectorized:
-                flat = tile.reshape(tile.shape[0], -1)
-                res = np.asarray(pwfn(flat))
-                if res.ndim != 2 or res.shape[1] != flat.shape[1]:
-                    raise ShapeMismatchError(
-                        f"pw_transform(vectorized=True): pwfn must map a (T, n_pixels) array to "
-                        f"(T', n_pixels); got {flat.shape} -> {res.shape}")
-                res = res.reshape(res.shape[0], h, w, *tile.shape[3:])
-            else:
-                res = None
-                for r in range(h):
-                    for c in range(w):
-                        v = np.asarray(pwfn(tile[:, r, c]))
-                        if res is None:
-                            res = np.zeros((v.shape[0], h, w, *v.shape[1:]), v.dtype)
-                        res[:, r, c] = v
+            res = _apply(pwfn, tile, vectorized)
             if mask is not None:
                 res = np.where(mask[rows, cols].reshape(1, h, w, *([1] * (res.ndim - 3))), res, 0)
+            out = state["out"]
             if out is None:
-                out = result_array((res.shape[0], *tiles.frame_shape), res.dtype)
+                out = state["out"] = result_array((res.shape[0], *tiles.frame_shape), res.dtype)
+                state["in_place"] = vectorized and mask is None and res.shape[0] == tiles.n_frames \
+                    and res.dtype == work
             elif res.shape[0] != out.shape[0]:
                 raise ShapeMismatchError("pw_transform: pwfn returned vectors of different lengths")
-            out[:, rows, cols] = res
+            target = out[:, rows, cols]
+            if not _same_view(res, target):  # a tile read into out and changed in place is there
+                target[...] = res  # numpy copies first where res overlaps target otherwise
             bar.update(h * w)
-    return out
+    return state["out"]

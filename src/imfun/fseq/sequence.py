@@ -220,7 +220,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         runs = spans(len(positions), per_block)
         # a bar on a terminal for work that lasts (named by the caller), quiet otherwise
         with progress(len(positions), desc or "", enable=None if desc else False) as bar:
-            for start, block in read_ahead(read, runs):
+            for (start, _), block in read_ahead(read, runs):
                 yield start, block
                 bar.update(len(block))
 
