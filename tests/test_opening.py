@@ -76,3 +76,25 @@ def test_open_seq_glob_list_and_path(tmp_path):
         fs.close()
     with pytest.raises(UnknownArgumentError, match="nonsense"):
         open_seq(str(tmp_path / "*.npy"), nonsense=3)
+
+
+def test_open_seq_wraps_chunked_arrays(tmp_path):
+    """h5py, zarr and dask arrays open through FSeq_arr, read in their time chunks."""
+    import dask.array as da
+    import h5py
+    import zarr
+
+    a = np.arange(6 * 5 * 4, dtype=np.uint16).reshape(6, 5, 4)
+    z = zarr.create_array(str(tmp_path / "a.zarr"), shape=a.shape, chunks=(2, 5, 4), dtype=a.dtype)
+    z[:] = a
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f.create_dataset("d", data=a, chunks=(3, 5, 4))
+        for arr, chunk in ((da.from_array(a, chunks=(4, 5, 4)), 4), (z, 2), (f["d"], 3)):
+            fs = open_seq(arr)
+            assert fs.reader.natural_block == chunk
+            np.testing.assert_array_equal(np.asarray(fs), a)
+            np.testing.assert_array_equal(np.asarray(fs[[4, 1, 1]]), a[[4, 1, 1]])
+            np.testing.assert_allclose(fs.mean_frame(), a.mean(0))
+            np.testing.assert_allclose(fs.mask_reduce((slice(1, 3), slice(0, 2))),
+                                       a[:, 1:3, 0:2].mean((1, 2)))
+            np.testing.assert_array_equal(fs.as3darray(crop=(slice(None, None, -1),), dtype=None), a[:, ::-1])

@@ -182,6 +182,15 @@ class Reader(ABC):
         return f"<{type(self).__name__} {self.source!r} shape={self.shape} dtype={self.dtype}>"
 
 
+def _time_chunk(arr) -> int:
+    """Frames per storage chunk of an h5py/zarr (int) or dask (tuple of sizes) array."""
+    chunks = None if isinstance(arr, np.ndarray) else getattr(arr, "chunks", None)
+    if not chunks:
+        return 1
+    first = chunks[0]
+    return int(first[0] if isinstance(first, tuple) else first)
+
+
 class ArrayReader(Reader):
     """Reads frames from an array-like ``(n, rows, cols[, c])``: numpy arrays,
     memory maps, and anything with ``shape``, ``dtype`` and numpy indexing
@@ -204,8 +213,8 @@ class ArrayReader(Reader):
         self.axes = Axes(axes)
         self.metadata = dict(metadata or {})
         self.source = source
-        self.natural_block = int((getattr(arr, "chunks", None) and arr.chunks[0]) or 1) \
-            if not isinstance(arr, np.ndarray) else 1
+        self.natural_block = _time_chunk(arr)
+        self.any_order = isinstance(arr, np.ndarray)  # numpy indexes in any order itself
 
     def _read(self, frames, crop):
         sl = as_slice(frames)
