@@ -174,7 +174,7 @@ def test_mutated_files_raise_only_imfun_errors(fmt, tmp_path):
     assert sum(outcomes.values()) >= EXAMPLES[fmt] // 2, outcomes
 
 
-def fuzz_atheris(fmt: str, runs: int, folder: Path) -> int:
+def fuzz_atheris(fmt: str, runs: int, folder: Path, seed_value: int = 1) -> int:
     """Coverage-guided fuzzing with atheris (libFuzzer) from the seed file; a crash,
     a hang (``-timeout``), a memory blow-up (``-rss_limit_mb``) or an exception that
     is not imfun's ends the process with a non-zero code."""
@@ -197,7 +197,8 @@ def fuzz_atheris(fmt: str, runs: int, folder: Path) -> int:
             with contextlib.suppress(ImfunError):
                 open_and_read(fmt, seed)
 
-    atheris.Setup([sys.argv[0], f"-runs={runs}", "-timeout=5", "-rss_limit_mb=3072",
+    # a fixed seed: the same mutations every run, so CI is repeatable
+    atheris.Setup([sys.argv[0], f"-runs={runs}", f"-seed={seed_value}", "-timeout=5", "-rss_limit_mb=3072",
                    f"-max_len={2 * seed.stat().st_size}", str(corpus)], one_input)
     atheris.Fuzz()
     return 0
@@ -218,5 +219,5 @@ def test_atheris_coverage_guided(fmt, tmp_path):
 
 if __name__ == "__main__":
     if sys.argv[1] == "atheris":
-        sys.exit(fuzz_atheris(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])))
+        sys.exit(fuzz_atheris(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]), *map(int, sys.argv[5:6])))
     sys.exit(fuzz(sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])))

@@ -269,3 +269,49 @@ def test_a_pickle_named_npy_is_not_unpickled(tmp_path):
     with pytest.raises((CorruptFileError, UnsupportedFormatError)):
         open_seq(path)
     assert not marker.exists()
+
+
+# A TIFF whose IFD chain loops back on itself (found by atheris): tifffile's page
+# iterator used to walk it forever.  Run in a subprocess so a regression fails, not hangs.
+CIRCULAR_IFD_TIFF = (
+    "SUkqAAgAAAAOAAABBAABAAAACgAAAAEBBAABAAAACAAAAAIBAwABAAAAEAAAAAMBAwABAAAAAQAAAAYBAwABAAAAAQAAAA4B"
+    "AgBYAAAAtgAAAO//AgABAAAAcAEAABUBAwABAAAAAQAAABYBBAABAAAA/gAAABcBBAABAAAAoAAAABoBBQABAAAATgEAABsB"
+    "BQABAAAAVgEAACgBAwABAAAAAQAAADEBAgAMAAAAXgEAAPADAABJbWFnZUo9MS4xMWEKaW1hZ2VzPTQKZnJhbWVzPTQKaHlw"
+    "ZXJzdGFjaz10cnVlCBwKBQSdCfAL/gUzB5QPkwxTD+4FtgrYDikKIQ3BCgALEwasDRwCCwlFCzUNNQjdBdgEmwaXBzsL5Q0j"
+    "AZgOTQiXBYIK7gj6AwcFPgtJCQ0YDzQCyAjlCwsEQgTGA0YD4A1qA4cB9QHyASkMgQSHDCgJaQ2oCPALpgz0AMEIGgeBBBEH"
+    "cwavB8gM5QzKCRkL/A7zCcUFSAGiCJ0DRwlmAEENwg5FAswMWgamADcOsw6sAEUJ2gxXDH0Gbw33DMUBJwCYAbQFtgE6AQsE"
+    "MgowCEcE2Q76CukJvw5GDPsBkwCDDV8G7QAMAAABBAABAAAACgAAAAEBBAABAAAACAAAAAIBAwABAAAAEAAAAAMBAwABAAAA"
+    "AQAAAAYBAwABAAAAAQAAABEBBAAKbW9kZT1ncmF5c2NhbGUKbG9vcD1mYWxzZQpmaW50ZXJ2YWw9MC4xCgAAAAAAAAAAAAAA"
+    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAEAAAABAAAAAQAAAHRp"
+    "ZmZmaWxlLnB5AAAAAAAAAEoN8wn8BzcEzwSjACwBQgC9ArUMJQpDDt4HegkqD2UL4Ql+CL8InA5VBL8MewoKACgGZQ2pCIYA"
+    "8wtmCzoNvgJlAXwNWAB1CEEBrgSEB5oGTAZxABUA8Y0BIQB6CjYIHAoFBJ0J8Av+BTMHlA+TDFMP7gW2CtgOKQohDcEKAAsT"
+    "BqwNHAILCUULNQ01CN0F2ASbBpcHOwvlDSMBmA5NCJcFggruCPoDBwU+C0kJDRgPNALICOULCwRCBMYDRgPgDWoDhwH1AfIB"
+    "KQyBBIcMKAlpDagI8AumDPQAwQgaB4EEEQdzBq8HyAzlDMoJGQv8DvMJxQVIAaIInQNHCWYAQQ3CDkUCzAxaBqYANw6zDqwA"
+    "RQnaDFcMfQZvDfcMxQEnAJgBtAW2AToBCwQyCjAIRwTZDvoK6Qm/DkYM+wGTAIMNXwbtAAwAAAEEAAEAAAAKAAAAAQEEAAEA"
+    "AAAIAAAAAgEDAAEAAAAQAAAAAwEDAAEAAAABAAAABgEDAAEAAAABAAAAEQEEAAEAAAAQAgAAFQEDAAEAAAABAAAAFgEEAAAR"
+    "AQQAAVAAAAADAAAVAQMAAQAAAAEAAAAWAQQAAQAAAAgAAAAXAQQAAQAAAKAAAAAaAQUAAQAAAIYEAAAbAQUAAQAAAI4EAAAo"
+    "AQMAAQAAAAEAAAAAAAAAAQAAAAEAAAABAAAAAQAAAA=="
+)
+
+
+def test_circular_ifd_chain_does_not_hang(tmp_path):
+    import base64
+    import subprocess
+    import sys
+
+    path = tmp_path / "circular.tif"
+    path.write_bytes(base64.b64decode(CIRCULAR_IFD_TIFF))
+    code = (
+        "import sys, warnings, numpy as np\n"
+        "warnings.simplefilter('ignore')\n"
+        "from imfun.errors import ImfunError\n"
+        "from imfun.fseq import open_seq\n"
+        "try:\n"
+        "    with open_seq(sys.argv[1]) as fs:\n"
+        "        np.asarray(fs[0]); fs.mean_frame()\n"
+        "except ImfunError as exc:\n"
+        "    print(type(exc).__name__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -133,6 +133,11 @@ class TiffReader(Reader):
 
     # -- parsing the headers ----------------------------------------------------------
     def _parse(self, tif, ch, z, log: list[str]) -> None:
+        if not (tif.is_imagej or tif.is_shaped or tif.is_ome):
+            # a generic series iterates the pages, and tifffile's page iterator runs forever on a
+            # circular IFD chain; indexing the chain first (which that series reads anyway)
+            # detects the cycle
+            len(tif.pages)
         n_series = len(tif.series)
         if n_series == 0:  # no readable IFD: damage, not a wrong series= argument
             raise CorruptFileError(f"{self.path} holds no readable image (no valid TIFF directory); "
