@@ -63,8 +63,13 @@ def test_imagej_header_claiming_billions_of_images(tmp_path):
     assert peak[0] < SMALL
 
 
-def tiff_with_dimensions(path: Path, width: int, height: int, compression=None) -> Path:
-    tifffile.imwrite(path, np.zeros((8, 10), np.uint16), compression=compression)
+def tiff_with_dimensions(path: Path, width: int, height: int, compression=None, data_bytes: int = 0) -> Path:
+    """A one-page TIFF whose header claims ``width x height``; with ``data_bytes``, the page
+    stores about that many bytes of (incompressible) data."""
+    side = max(8, int(np.sqrt(data_bytes / 2)) + 1)
+    data = np.random.default_rng(0).integers(0, 2**16, (side, side + 2), dtype=np.uint16) if data_bytes \
+        else np.zeros((8, 10), np.uint16)
+    tifffile.imwrite(path, data, compression=compression)
     with tifffile.TiffFile(path, mode="r+b") as tif:
         tags = tif.pages[0].tags
         tags["ImageWidth"].overwrite(width)
@@ -76,15 +81,24 @@ def tiff_with_dimensions(path: Path, width: int, height: int, compression=None) 
 
 def test_tiff_page_of_enormous_dimensions(tmp_path):
     path = tiff_with_dimensions(tmp_path / "huge.tif", 60000, 60000)
-    with peak_memory() as peak, pytest.raises(CorruptFileError, match="no complete frame"):
+    with peak_memory() as peak, pytest.raises(CorruptFileError, match="header is damaged"):
         open_seq(path)
     assert peak[0] < SMALL
 
 
-def test_compressed_tiff_page_of_enormous_dimensions_fails_as_corrupt(tmp_path):
-    """A compressed page cannot be checked against the file size before decoding: opening is
-    cheap, and in a process without 7 GB to spare the read fails as a CorruptFileError."""
+def test_compressed_tiff_page_of_enormous_dimensions(tmp_path):
+    """No codec packs 7 GB into a few bytes: the page is refused at open, before decoding."""
     path = tiff_with_dimensions(tmp_path / "huge.tif", 60000, 60000, compression="zlib")
+    with peak_memory() as peak, pytest.raises(CorruptFileError, match=r"stores \d+ bytes of data"):
+        open_seq(path)
+    assert peak[0] < SMALL
+
+
+def test_compressed_tiff_page_fails_as_corrupt_when_memory_is_short(tmp_path):
+    """A compressed page within the plausible ratio opens; where its decoded size does not fit
+    in memory, the read fails as a CorruptFileError (not a bare MemoryError)."""
+    path = tiff_with_dimensions(tmp_path / "huge.tif", 60000, 60000, compression="zlib",
+                                data_bytes=200_000)
     code = textwrap.dedent(f"""
         import resource, warnings
         resource.setrlimit(resource.RLIMIT_AS, (3 * 1024**3, 3 * 1024**3))
