@@ -146,3 +146,21 @@ def test_dfof_pickles_and_chains(tmp_path):
         np.testing.assert_allclose(np.asarray(d), dfof_array(x, 5).reshape(16, 16, 2, 24, 2).mean((2, 4)),
                                    rtol=1e-5)
         d2.close()
+def test_dfof_memory_stays_near_the_budget_with_a_long_window():
+    """A window of 101 frames of 128x128 would take ~80 MiB of float64 copies at once; the
+    running baseline is filtered in strips of rows instead."""
+    import tracemalloc
+
+    from imfun.analysis.dfof import dfof_array
+    from imfun.fseq import FSeq_arr
+
+    a = np.random.default_rng(0).integers(100, 200, (300, 128, 128)).astype(np.uint16)
+    d = FSeq_arr(a).dfof(baseline_frames=101, budget="16 MiB")
+    tracemalloc.start()
+    try:
+        got = d.mean_frame(budget="16 MiB")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * 1024**2, f"peak {peak / 2**20:.0f} MiB"
+    np.testing.assert_allclose(got, dfof_array(a.astype(float), 101, "percentile", 10, "nearest").mean(0))

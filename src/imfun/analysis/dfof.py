@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..fseq.selection import compose_crops, crop_shape
 from .transforms import DerivedReader, derived, runs, sub_runs, work_dtype
 
 if TYPE_CHECKING:
@@ -131,9 +132,10 @@ class _RunningReader(DerivedReader):
 
     def _read(self, frames, crop):
         n, h = len(self.parent), self.window // 2
-        # about six float64 copies of a chunk are alive while filtering (data, padded series, result)
-        frame_nbytes = int(np.prod(self.shape[1:])) * 8 * 6
-        span = max(int(self._budget() // frame_nbytes) - 2 * h, self.window, 1)
+        # the frames computed ahead take at most a quarter of the budget; the filtering itself
+        # runs on strips of rows (see _compute_span), so a long window does not grow memory
+        frame_nbytes = int(np.prod(crop_shape(crop, self.shape[1:]))) * np.dtype(self.dtype).itemsize
+        span = max(int(self._budget() // 4 // frame_nbytes), 1)
         out = None
         for run in runs(frames, self.window):
             start = 0
@@ -145,9 +147,7 @@ class _RunningReader(DerivedReader):
                     # and each computed span costs a whole window of overlap
                     last = min(n, first + span)
                     lo, hi = max(0, first - h), min(n, last + h)
-                    chunk = self._read_parent(np.arange(lo, hi), crop)
-                    res = self._compute(chunk)[first - lo:last - lo].astype(self.dtype, copy=False)
-                    cached = self._store(first, res, crop)
+                    cached = self._store(first, self._compute_span(lo, hi, first, last, crop), crop)
                 c_first, c_res = cached
                 stop = int(np.searchsorted(run, c_first + len(c_res)))
                 part = run[start:stop]
@@ -157,6 +157,22 @@ class _RunningReader(DerivedReader):
                 out[pos:pos + len(part)] = c_res[part - c_first]
                 start = stop
         return out
+
+    def _compute_span(self, lo: int, hi: int, first: int, last: int, crop) -> np.ndarray:
+        """Frames ``first..last`` from parent frames ``lo..hi``, filtered in strips of rows
+        small enough that about six float64 copies of a strip (data, padded series,
+        result) fit in half the budget."""
+        shape = crop_shape(crop, self.shape[1:])
+        row_nbytes = int(np.prod(shape[1:])) * 8 * 6 * (hi - lo)
+        strip_rows = max(1, int(self._budget() // 2 // max(row_nbytes, 1)))
+        whole = crop or (slice(0, self.shape[1], 1), slice(0, self.shape[2], 1))
+        res = np.empty((last - first, *shape), self.dtype)
+        for r0 in range(0, shape[0], strip_rows):
+            rows = slice(r0, min(r0 + strip_rows, shape[0]), 1)
+            strip = compose_crops(whole, (rows, slice(0, shape[1], 1)))
+            chunk = self._read_parent(np.arange(lo, hi), strip)
+            res[:, rows] = self._compute(chunk)[first - lo:last - lo]
+        return res
 
     def _cached(self, first: int, crop):
         with self._cache_lock:

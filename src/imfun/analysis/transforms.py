@@ -23,6 +23,7 @@ import numpy as np
 from .. import config
 from ..axes import Axes
 from ..errors import InvalidArgumentError
+from ..fseq.selection import as_range
 from ..readers.base import Reader
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def crop_indices(crop, shape2: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]
     """Row and column indices a resolved crop selects (all when crop is None)."""
     if crop is None:
         return np.arange(shape2[0]), np.arange(shape2[1])
-    return tuple(np.arange(s.start, s.stop, s.step) for s in crop)  # type: ignore[return-value]
+    return tuple(np.array(as_range(s)) for s in crop)  # type: ignore[return-value]
 
 
 class DerivedReader(Reader):
