@@ -34,10 +34,12 @@ def make_source(out: Path, frames: int, size: int) -> Path:
     path = out / f"t11_{frames}x{size}x{size}.tif"
     if path.exists():
         with tifffile.TiffFile(path) as tf:
-            if tf.series[0].shape == (frames, size, size):
+            if tf.series[0].shape == (frames, size, size) and tf.series[0].axes == "TYX":
                 return path
         path.unlink()
-    mm = tifffile.memmap(path, shape=(frames, size, size), dtype=np.uint16, imagej=True)
+    # without axes, tifffile would describe 2000 images as 2000 channels of one frame
+    mm = tifffile.memmap(path, shape=(frames, size, size), dtype=np.uint16, imagej=True,
+                         metadata={"axes": "TYX"})
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:size, :size]
     base = (200 + 100 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.float32)
