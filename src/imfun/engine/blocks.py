@@ -1,13 +1,15 @@
-"""Plan blocks of frames under a memory budget and read them ahead in a thread.
+"""Plan blocks of frames under a memory budget; read (and reduce) them in threads.
 
 A block is a run of consecutive positions of a frame selection.  Its size is
-chosen so that the raw block, its float64 working copy and the block read
-ahead all fit in the budget; it is aligned to the reader's natural chunk when
-that is possible.
+chosen so that every block alive at once (the one in use, the ones read or
+reduced ahead in threads) fits in the budget with its float64 working copy; it
+is aligned to the reader's natural chunk when that is possible.
 """
 
 from __future__ import annotations
 
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -16,14 +18,20 @@ WORK_ITEMSIZE = 8  # reductions work in float64
 T = TypeVar("T")
 
 
-def frames_per_block(frame_nbytes: int, n_values: int, budget: int, align: int = 1) -> int:
+def default_workers() -> int:
+    """Threads that reduce blocks at once: one per core (numpy releases the GIL), at most 8."""
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def frames_per_block(frame_nbytes: int, n_values: int, budget: int, align: int = 1,
+                     in_flight: int = 2) -> int:
     """How many frames fit in one block.
 
     ``frame_nbytes`` is the size of one frame as read, ``n_values`` the number of
-    values in it (for the float64 working copy).  Two blocks are alive at once
-    (the one being reduced and the one read ahead).
+    values in it (for the float64 working copy); ``in_flight`` blocks are alive at
+    once (the one in use and those read or reduced ahead).
     """
-    per_frame = 2 * frame_nbytes + 2 * n_values * WORK_ITEMSIZE
+    per_frame = in_flight * (frame_nbytes + n_values * WORK_ITEMSIZE)
     n = max(1, int(budget // max(per_frame, 1)))
     if align > 1 and n >= align:
         n -= n % align
@@ -35,17 +43,30 @@ def spans(n_positions: int, per_block: int) -> list[tuple[int, int]]:
     return [(s, min(s + per_block, n_positions)) for s in range(0, n_positions, per_block)]
 
 
+def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> Iterator[tuple[tuple, T]]:
+    """Yield ``(item, fn(*item))`` in the order of ``items``, computing up to ``workers``
+    items ahead in threads while the caller works on the current one."""
+    if len(items) < 2:
+        for item in items:
+            yield item, fn(*item)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imfun-block") as pool:
+        pending: deque = deque()
+        queued = iter(items)
+        for item in queued:
+            pending.append((item, pool.submit(fn, *item)))
+            if len(pending) >= workers:
+                break
+        while pending:
+            item, future = pending.popleft()
+            result = future.result()
+            nxt = next(queued, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(fn, *nxt)))
+            yield item, result
+
+
 def read_ahead(read: Callable[..., T], items: list[tuple]) -> Iterator[tuple[tuple, T]]:
     """Yield ``(item, read(*item))`` for each item, reading the next one in a thread
     while the caller works on the current one."""
-    if len(items) < 2:
-        for item in items:
-            yield item, read(*item)
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="imfun-read") as pool:
-        future = pool.submit(read, *items[0])
-        for i, item in enumerate(items):
-            result = future.result()
-            if i + 1 < len(items):
-                future = pool.submit(read, *items[i + 1])
-            yield item, result
+    return ordered_map(read, items, workers=1)

@@ -2,23 +2,22 @@
 
 A :class:`Reduction` turns one block into a small partial result (``map``),
 merges two partials (``combine``, associative) and turns the last one into the
-answer (``finalize``).  :func:`run_local` folds the blocks of one process;
-the dask engine (:mod:`imfun.dist`) maps blocks in workers and combines the
-partials in a tree.  Partials are per-pixel or per-ROI accumulators, so memory
-does not grow with the number of frames.
+answer (``finalize``).  ``FrameSequence._reduce`` maps blocks in threads of
+one process and combines them in order; the dask engine (:mod:`imfun.dist`)
+maps blocks in workers and combines the partials in a tree.  Partials are
+per-pixel or per-ROI accumulators, so memory does not grow with the number of
+frames.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import scipy.sparse
 
 from ..errors import InvalidArgumentError
-
-Blocks = Iterable[tuple[int, np.ndarray]]
 
 
 class Reduction:
@@ -32,15 +31,6 @@ class Reduction:
 
     def finalize(self, partial: Any) -> Any:
         return partial
-
-
-def run_local(reduction: Reduction, blocks: Blocks) -> Any:
-    """Fold the blocks of one process through a reduction."""
-    acc = None
-    for start, block in blocks:
-        part = reduction.map(start, block)
-        acc = part if acc is None else reduction.combine(acc, part)
-    return reduction.finalize(acc)
 
 
 class Mean(Reduction):

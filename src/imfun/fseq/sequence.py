@@ -16,7 +16,7 @@ from ..axes import Axes
 from ..dist.methods import DaskMixin
 from ..engine import pixels as _pixels
 from ..engine import reduce as _reduce_ops
-from ..engine.blocks import frames_per_block, read_ahead, spans
+from ..engine.blocks import default_workers, frames_per_block, ordered_map, read_ahead, spans
 from ..engine.progress import progress
 from ..errors import (
     EmptySequenceError,
@@ -191,15 +191,17 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         out = apply_crop(out, self._crop)
         return apply_crop(out, crop)
 
-    def plan(self, fslice=None, crop=None, budget=None) -> BlockPlan:
+    def plan(self, fslice=None, crop=None, budget=None, in_flight: int = 2) -> BlockPlan:
         """How the engine will read a selection: its positions, the resolved crop,
-        and the number of frames per block under the budget."""
+        and the number of frames per block under the budget (``in_flight`` blocks
+        alive at once)."""
         positions = fslice_positions(fslice, len(self))
         crop = normalize_crop(crop, self.frame_shape)
         shape = self.shape(crop)
         n_values = int(np.prod(shape))
         per_block = frames_per_block(n_values * self.dtype.itemsize, n_values,
-                                     config.resolve_budget(budget), self.reader.natural_block)
+                                     config.resolve_budget(budget), self.reader.natural_block,
+                                     in_flight)
         return BlockPlan(positions, crop, per_block)
 
     def iter_blocks(self, fslice=None, crop=None, dtype=None, budget=None,
@@ -359,7 +361,20 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
 
         if dist_engine.wants_dask(engine):
             return dist_engine.run(self, reduction, fslice, crop, budget, engine)
-        return _reduce_ops.run_local(reduction, self.iter_blocks(fslice, crop, budget=budget, desc=desc))
+        # blocks are read and mapped in threads (numpy releases the GIL), and combined in
+        # order, so the result is the same as a sequential fold
+        workers = default_workers()
+        positions, crop, per_block = self.plan(fslice, crop, budget, in_flight=workers + 1)
+
+        def task(start, stop):
+            return reduction.map(start, self._read_positions(positions[start:stop], crop))
+
+        acc = None
+        with progress(len(positions), desc, enable=None) as bar:
+            for (start, stop), part in ordered_map(task, spans(len(positions), per_block), workers):
+                acc = part if acc is None else reduction.combine(acc, part)
+                bar.update(stop - start)
+        return reduction.finalize(acc)
 
     def mean_frame(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return average image over a number of frames (all by default).
