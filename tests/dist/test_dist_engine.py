@@ -76,8 +76,9 @@ def test_pixel_work_on_cluster_equal_local(client, source):
     pmask = np.zeros((ROWS, COLS), bool)
     pmask[::3, 1::2] = True
     crop = (slice(2, 30), slice(5, 45))
-    np.testing.assert_array_equal(fs.time_project(fn=np.std, budget=budget, engine=client),
-                                  fs.time_project(fn=np.std, budget=budget))
+    # tiles of other shapes may change numpy's summation order in the last bit
+    np.testing.assert_allclose(fs.time_project(fn=np.std, budget=budget, engine=client),
+                               fs.time_project(fn=np.std, budget=budget), rtol=1e-13)
     # a function without axis=: once per pixel, in the workers
     ptp = lambda v: v.max() - v.min()  # noqa: E731
     np.testing.assert_array_equal(fs.time_project((2, 30), fn=ptp, crop=crop, budget=budget, engine=client),
@@ -209,8 +210,8 @@ def test_blocks_follow_the_readers_chunks():
 def test_tiles_cover_the_frame():
     from imfun.engine.pixels import plan_tiles
 
-    # 100 frames x (2 bytes read + 4 float64 work copies) = 3400 bytes a pixel
-    tiles = plan_tiles(100, (30, 20), 2, budget=3400 * 10 * 20, min_tiles=1)
+    # 100 frames x (2 bytes read + 2 tiles in flight x 3 float64 copies) = 5000 bytes a pixel
+    tiles = plan_tiles(100, (30, 20), 2, budget=5000 * 10 * 20, min_tiles=1)
     assert [r for r, _ in tiles] == [slice(0, 10), slice(10, 20), slice(20, 30)]
     tiles = plan_tiles(100, (30, 20), 2, budget=10**9, min_tiles=4)
     assert len(tiles) == 4 and tiles[-1][0].stop == 30

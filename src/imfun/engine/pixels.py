@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ShapeMismatchError
 from ..fseq.selection import compose_crops, crop_shape, fslice_positions, normalize_crop
-from .blocks import read_ahead
+from .blocks import default_workers, ordered_map
 from .progress import progress
 
 
@@ -64,18 +64,20 @@ def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
     return temp_memmap(shape, dtype)
 
 
-# two tiles are alive in the work dtype (one worked on, the next read ahead), and a
-# user's function makes temporaries ((v - m) / m makes two): the budget holds them all
-WORK_COPIES = 4
+# every tile in flight (read ahead, or worked on in a thread) is held in the work dtype
+# with about two temporaries of the function applied to it ((v - m) / m makes two)
+COPIES_PER_TILE = 3
 
 
 def plan_tiles(n_frames: int, frame_shape: tuple[int, ...], itemsize: int, budget: int,
-               min_tiles: int = 1, work_itemsize: int = 8) -> list[tuple[slice, slice]]:
+               min_tiles: int = 1, work_itemsize: int = 8, in_flight: int = 2) -> list[tuple[slice, slice]]:
     """Rectangles ``(rows, cols)`` of a frame, each holding all frames within the
-    budget: bands of whole rows where they fit (contiguous in every frame), else
-    pieces of one row; at least ``min_tiles`` of them when the frame has enough rows."""
+    budget (``in_flight`` tiles alive at once): bands of whole rows where they fit
+    (contiguous in every frame), else pieces of one row; at least ``min_tiles`` of
+    them when the frame has enough rows."""
     rows, cols = frame_shape[:2]
-    per_pixel = n_frames * (itemsize + WORK_COPIES * work_itemsize) * int(np.prod(frame_shape[2:]))
+    per_value = itemsize + in_flight * COPIES_PER_TILE * work_itemsize
+    per_pixel = n_frames * per_value * int(np.prod(frame_shape[2:]))
     tile_pixels = max(1, budget // max(per_pixel, 1))
     if min_tiles > 1:
         tile_pixels = min(tile_pixels, max(cols, math.ceil(rows / min_tiles) * cols))
@@ -90,7 +92,7 @@ class PixelTiles:
     """Time-contiguous tiles of the frames selected by ``fslice`` and ``crop``."""
 
     def __init__(self, seq, fslice, crop, budget: int, materialize: bool = False,
-                 work_itemsize: int = 8):
+                 work_itemsize: int = 8, in_flight: int = 2):
         self.seq = seq
         self.fslice = fslice
         self.crop = normalize_crop(crop, seq.frame_shape)
@@ -108,11 +110,12 @@ class PixelTiles:
             for start, block in seq.iter_blocks(fslice, self.crop, budget=budget):
                 self.store[start:start + len(block)] = block
         self.work_itemsize = work_itemsize
+        self.in_flight = in_flight
 
     def tiles(self) -> list[tuple[slice, slice]]:
         """Rectangles ``(rows, cols)`` within the cropped frame, each within the budget."""
         return plan_tiles(self.n_frames, self.frame_shape, self.seq.dtype.itemsize, self.budget,
-                          work_itemsize=self.work_itemsize)
+                          work_itemsize=self.work_itemsize, in_flight=self.in_flight)
 
     def read(self, rows: slice, cols: slice, dtype=None, out: np.ndarray | None = None) -> np.ndarray:
         """The tile ``(T, h, w[, c])``, converted to ``dtype`` as it is read (a private copy
@@ -136,18 +139,29 @@ class PixelTiles:
         return np.asarray(self.store[:, row, col])
 
 
+def _workers(vectorized: bool) -> int:
+    # numpy work on tiles runs in parallel threads; a Python function called per pixel
+    # would only contend for the GIL, so it gets one thread that works ahead of the writes
+    return default_workers() if vectorized else 1
+
+
 def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
     """Apply ``fn(vector) -> scalar`` to every pixel's float64 time vector."""
-    tiles = PixelTiles(seq, fslice, crop, budget)
     vectorised = accepts_axis(fn)
-    out = None
-    for (rows, cols), tile in read_ahead(lambda r, c: tiles.read(r, c, np.float64), tiles.tiles()):
-        # float64 tiles, as the reference's as3darray
+    workers = _workers(vectorised)
+    tiles = PixelTiles(seq, fslice, crop, budget, in_flight=workers + 1)
+
+    def task(rows, cols):
+        tile = tiles.read(rows, cols, np.float64)  # float64, as the reference's as3darray
         res = np.asarray(fn(tile, axis=0)) if vectorised else np.apply_along_axis(fn, 0, tile)
         if res.shape != tile.shape[1:]:
             raise ShapeMismatchError(
                 f"time_project: fn must reduce a pixel's time vector to a scalar, but it returned "
                 f"shape {res.shape[len(tile.shape[1:]) - 1:] if vectorised else res.shape} per tile")
+        return res
+
+    out = None
+    for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
         if out is None:
             out = np.empty(tiles.frame_shape, res.dtype)
         out[rows, cols] = res
@@ -223,24 +237,27 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     function that works in place costs no extra pass over the data.
     """
     work = np.dtype(dtype or np.float64)
-    tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=work.itemsize)
+    workers = _workers(vectorized)
+    tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=work.itemsize, in_flight=workers + 1)
     mask = _check_pmask(pmask, tiles.frame_shape)
     n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
     state = {"out": None, "in_place": False}
 
-    def read(rows, cols):
+    def task(rows, cols):
         out = state["out"]
         if state["in_place"] and cols.stop - cols.start == tiles.frame_shape[1]:
-            return tiles.read(rows, cols, work, out=out[:, rows, cols])
-        return tiles.read(rows, cols, work)
+            tile = tiles.read(rows, cols, work, out=out[:, rows, cols])
+        else:
+            tile = tiles.read(rows, cols, work)
+        res = _apply(pwfn, tile, vectorized)
+        if mask is not None:
+            h, w = tile.shape[1], tile.shape[2]
+            res = np.where(mask[rows, cols].reshape(1, h, w, *([1] * (res.ndim - 3))), res, 0)
+        return res
 
     with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
-        # the next tile is read while pwfn works on this one
-        for (rows, cols), tile in read_ahead(read, tiles.tiles()):
-            h, w = tile.shape[1], tile.shape[2]
-            res = _apply(pwfn, tile, vectorized)
-            if mask is not None:
-                res = np.where(mask[rows, cols].reshape(1, h, w, *([1] * (res.ndim - 3))), res, 0)
+        # tiles are read and transformed in threads; results are placed here, in order
+        for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
             out = state["out"]
             if out is None:
                 out = state["out"] = result_array((res.shape[0], *tiles.frame_shape), res.dtype)
@@ -251,5 +268,5 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
             target = out[:, rows, cols]
             if not _same_view(res, target):  # a tile read into out and changed in place is there
                 target[...] = res  # numpy copies first where res overlaps target otherwise
-            bar.update(h * w)
+            bar.update(res.shape[1] * res.shape[2])
     return state["out"]
