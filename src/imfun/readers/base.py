@@ -226,3 +226,67 @@ class ArrayReader(Reader):
             flips = tuple(slice(None, None, -1) if s.step < 0 else slice(None) for s in crop)
             return block[(slice(None), *flips)]
         return apply_crop(np.asarray(self.arr[key]), crop)
+
+
+class ConcatReader(Reader):
+    """The frames of several readers one after another (an acquisition split over files).
+
+    All parts must have the same frame shape and dtype; the axes and metadata are
+    the first part's.  Only the most recently used parts keep their files open,
+    so thousands of parts do not exhaust the file descriptors.
+    """
+
+    MAX_OPEN = 16
+
+    def __init__(self, parts: list[Reader], source: str = ""):
+        from collections import OrderedDict
+
+        from ..errors import EmptySequenceError, ShapeMismatchError
+
+        if not parts:
+            raise EmptySequenceError("no parts to read frames from")
+        first = parts[0]
+        for part in parts[1:]:
+            if part.shape[1:] != first.shape[1:] or part.dtype != first.dtype:
+                raise ShapeMismatchError(
+                    f"{part.source} holds frames of {part.shape[1:]} {part.dtype}, but "
+                    f"{first.source} holds {first.shape[1:]} {first.dtype}; all files must match")
+        self.parts = parts
+        self.offsets = np.cumsum([0] + [p.shape[0] for p in parts])
+        self.shape = (int(self.offsets[-1]), *first.shape[1:])
+        self.dtype = first.dtype
+        self.axes = Axes(first.axes)
+        self.metadata = dict(first.metadata)
+        self.metadata["parts"] = [p.source for p in parts]
+        self.source = source or f"{first.source} ... ({len(parts)} files)"
+        self.paths = tuple(path for p in parts for path in p.paths)
+        self.cheap_crop = all(p.cheap_crop for p in parts)
+        self.natural_block = first.natural_block
+        self._recent: OrderedDict[int, None] = OrderedDict()
+        for part in parts:  # headers are read; handles reopen when a part is read
+            part.close()
+
+    def _read(self, frames, crop):
+        which = np.searchsorted(self.offsets, frames, side="right") - 1
+        out = None
+        for k in np.unique(which):
+            sel = which == k
+            block = self.parts[k].read(frames[sel] - self.offsets[k], crop)
+            if out is None:
+                out = np.empty((len(frames), *block.shape[1:]), block.dtype)
+            out[sel] = block
+            self._used(int(k))
+        return out
+
+    def _used(self, k: int) -> None:
+        with self._lock:
+            self._recent.pop(k, None)
+            self._recent[k] = None
+            while len(self._recent) > self.MAX_OPEN:
+                old, _ = self._recent.popitem(last=False)
+                self.parts[old].close()
+
+    def close(self) -> None:
+        for part in getattr(self, "parts", ()):
+            part.close()
+        getattr(self, "_recent", {}).clear()

@@ -33,8 +33,8 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from ..fseq.sequence import FrameSequence
-from .base import Reader, apply_crop, as_slice
-from .registry import register
+from .base import ConcatReader, Reader, apply_crop, as_slice
+from .registry import Source, register, resolve
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 # resolutions that are a program's default, not a calibration (pixels per inch)
@@ -534,3 +534,59 @@ class FSeq_tiff(FrameSequence):
 
 
 __all__ = ["FSeq_tiff", "TiffReader", "is_tiff"]
+
+
+def _multipage_files(src: Source) -> bool:
+    """A collection of TIFF files claims this reader when its first file holds several
+    pages: each file is then a stack, not one frame."""
+    import tifffile
+
+    try:
+        with _collect_tifffile_log(), tifffile.TiffFile(src.files[0]) as tif:
+            return len(tif.pages) > 1
+    except Exception:  # not a readable TIFF: the image reader reports it
+        return False
+
+
+@register("tiff-files", [".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"], collection=True,
+          single=False, claims=_multipage_files, priority=5,
+          description="several multi-page TIFF files, one acquisition split over files")
+class FSeq_tiffs(FrameSequence):
+    """Frames of several multi-page TIFF files, one after another.
+
+    Microscopes often split one acquisition into files of a few hundred frames
+    (``movie_00001.tif``, ``movie_00002.tif`` ...); ``open_seq`` on their glob,
+    folder or list gives this class when the first file holds several pages.
+
+    Parameters
+    ----------
+    pattern : str, Path, list of paths
+        A glob pattern, a folder or a list of files (globs and folders in natural order).
+    ch, series, z, fns, meta :
+        As for :class:`FSeq_tiff`, applied to every file.
+
+    Examples
+    --------
+    >>> import numpy as np, tifffile, tempfile, os
+    >>> folder = tempfile.mkdtemp()
+    >>> for i in range(3):
+    ...     tifffile.imwrite(os.path.join(folder, f'part{i}.tif'), np.full((4, 8, 8), i, np.uint16))
+    >>> fs = FSeq_tiffs(os.path.join(folder, 'part*.tif'))
+    >>> len(fs), fs[5][0, 0]
+    (12, np.uint16(1))
+    >>> fs.close()
+    """
+
+    def __init__(self, pattern, ch=None, series: int = 0, fns=None, meta=None, *, z: int | None = None):
+        files = resolve(pattern).files
+        parts = []
+        try:
+            for f in files:
+                parts.append(TiffReader(f, ch=ch, series=series, z=z))
+                parts[-1].close()
+            reader = ConcatReader(parts, source=f"{files[0]} ... ({len(files)} files)")
+        except BaseException:
+            for part in parts:
+                part.close()
+            raise
+        super().__init__(reader, fns=fns, meta=meta)
