@@ -570,7 +570,8 @@ class FSeq_tiffs(FrameSequence):
     >>> import numpy as np, tifffile, tempfile, os
     >>> folder = tempfile.mkdtemp()
     >>> for i in range(3):
-    ...     tifffile.imwrite(os.path.join(folder, f'part{i}.tif'), np.full((4, 8, 8), i, np.uint16))
+    ...     tifffile.imwrite(os.path.join(folder, f'part{i}.tif'), np.full((4, 8, 8), i, np.uint16),
+    ...                      imagej=True, metadata={'axes': 'TYX'})
     >>> fs = FSeq_tiffs(os.path.join(folder, 'part*.tif'))
     >>> len(fs), fs[5][0, 0]
     (12, np.uint16(1))
