@@ -428,3 +428,15 @@ def test_errors_derive_from_builtins():
     assert str(errors.DatasetError("no data set 'x'")) == "no data set 'x'"
     assert all(issubclass(getattr(errors, n), ImfunError) for n in dir(errors) if n.endswith("Error")
                and n != "ImfunError")
+
+
+def test_arrays_handed_out_never_alias_the_source(tmp_path):
+    a = np.arange(5 * 3 * 4, dtype=np.uint16).reshape(5, 3, 4)
+    fs = FSeq_arr(a)
+    for got in (np.asarray(fs), np.asarray(fs[1:4]), fs.as3darray(dtype=None), np.asarray(fs[[3, 1]])):
+        got[...] = 7
+    np.testing.assert_array_equal(a, np.arange(5 * 3 * 4, dtype=np.uint16).reshape(5, 3, 4))
+    np.save(tmp_path / "a.npy", a)
+    mm = FSeq_arr(np.load(tmp_path / "a.npy", mmap_mode="r"))
+    out = np.asarray(mm[1:3])
+    assert out.flags.writeable and out.flags.owndata

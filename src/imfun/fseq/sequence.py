@@ -278,7 +278,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         if not self.fns and dtype == self.dtype and self.reader.cheap_crop:
             # a memory map or chunked store fills the result in one read: no block copies
             block = self._read_positions(positions, crop_r)
-            return block if block.flags.owndata else block.copy()
+            return block if self.reader.is_fresh(block) else block.copy()
         out = None
         for start, block in self.iter_blocks(fslice, crop_r, budget=budget):
             if start == 0 and len(block) == len(positions) and block.flags.owndata:

@@ -59,6 +59,13 @@ def apply_crop(block: np.ndarray, crop: Crop) -> np.ndarray:
     return block if crop is None else block[(slice(None), *crop)]
 
 
+def array_root(a: np.ndarray) -> np.ndarray:
+    """The array whose memory ``a`` views (``a`` itself when it owns its data)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def forward_slice(s: slice) -> slice:
     """The same indices as a resolved slice, in increasing order (step > 0)."""
     if s.step > 0:
@@ -150,6 +157,12 @@ class Reader(ABC):
         formats can answer with one slice.
         """
 
+    def is_fresh(self, block: np.ndarray) -> bool:
+        """Whether a block from :meth:`read` is a new array that nothing else holds (not a
+        view of a memory map or of a wrapped array), so it may be handed out without a copy."""
+        root = array_root(block)
+        return root.flags.owndata and not isinstance(root, np.memmap)
+
     @property
     def n_frames(self) -> int:
         return self.shape[0]
@@ -215,6 +228,11 @@ class ArrayReader(Reader):
         self.source = source
         self.natural_block = _time_chunk(arr)
         self.any_order = isinstance(arr, np.ndarray)  # numpy indexes in any order itself
+
+    def is_fresh(self, block: np.ndarray) -> bool:
+        # a slice of a wrapped numpy array views the user's own array
+        wrapped = isinstance(self.arr, np.ndarray) and array_root(block) is array_root(self.arr)
+        return super().is_fresh(block) and not wrapped
 
     def _read(self, frames, crop):
         sl = as_slice(frames)
