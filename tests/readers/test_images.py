@@ -36,69 +36,57 @@ def smooth8(self):
 
 
 # -- conformance on formats written by their own libraries ---------------------------------
-class TestPngGrey8(ReaderConformance):
+class GlobConformance(ReaderConformance):
+    """One file per frame, written with ``writer`` and ``write_kwargs``, ending in ``ending``."""
+
     seq_class = FSeq_glob
+    ending = ".png"
+    writer = staticmethod(iio.imwrite)
+    write_kwargs: dict = {}  # noqa: RUF012
+
+    def write(self, tmp_path, frames):
+        return write_files(tmp_path, frames, self.ending, writer=self.writer, **self.write_kwargs)
+
+
+class TestPngGrey8(GlobConformance):
     make_frames = grey8
 
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".png")
+
+class TestPngGrey16(GlobConformance):
+    pass
 
 
-class TestPngGrey16(ReaderConformance):
-    seq_class = FSeq_glob
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".png")
-
-
-class TestPngColour(ReaderConformance):
-    seq_class = FSeq_glob
+class TestPngColour(GlobConformance):
     colour = True
 
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".png")
 
-
-class TestBmp(ReaderConformance):
-    seq_class = FSeq_glob
+class TestBmp(GlobConformance):
     make_frames = grey8
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".bmp")
+    ending = ".bmp"
 
 
-class TestTiffPerFrame(ReaderConformance):
-    seq_class = FSeq_glob
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".tif", writer=tifffile.imwrite)
+class TestTiffPerFrame(GlobConformance):
+    ending = ".tif"
+    writer = staticmethod(tifffile.imwrite)
 
 
-class TestJpeg(ReaderConformance):
-    seq_class = FSeq_glob
+class TestJpeg(GlobConformance):
     atol = 12
     make_frames = smooth8
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".jpg", quality=95)
-
-
-class TestPgm16(ReaderConformance):
-    seq_class = FSeq_glob
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".pgm")
+    ending = ".jpg"
+    write_kwargs = {"quality": 95}  # noqa: RUF012
 
 
-class TestGif(ReaderConformance):
+class TestPgm16(GlobConformance):
+    ending = ".pgm"
+
+
+class TestGif(GlobConformance):
     """GIF is a palette format: imageio (and so the reader) gives RGB frames."""
 
-    seq_class = FSeq_glob
     colour = True
     make_frames = grey8
-
-    def write(self, tmp_path, frames):
-        return write_files(tmp_path, frames, ".gif")
+    ending = ".gif"
 
     def expected(self, frames):
         return np.repeat(frames[..., None], 3, axis=-1)
