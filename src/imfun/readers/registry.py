@@ -23,7 +23,8 @@ from ..errors import SourceAccessError, SourceNotFoundError, UnsupportedFormatEr
 BUILTIN_MODULES = (
     "imfun.readers.tiff", "imfun.readers.images", "imfun.readers.npy",
     "imfun.readers.text", "imfun.readers.hdf5", "imfun.readers.zarr", "imfun.readers.video",
-    "imfun.readers.leica", "imfun.readers.mes", "imfun.readers.mlf", "imfun.readers.vendor",
+    "imfun.readers.leica", "imfun.readers.mes", "imfun.readers.mlf", "imfun.readers.spe",
+    "imfun.readers.vendor",
 )
 SNIFF_BYTES = 512
 
