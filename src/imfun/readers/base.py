@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import threading
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -308,3 +310,54 @@ class ConcatReader(Reader):
         for part in getattr(self, "parts", ()):
             part.close()
         getattr(self, "_recent", {}).clear()
+
+
+def file_workers(n: int) -> int:
+    """Threads that read or decode ``n`` files at once (file reads and decoders release the GIL)."""
+    return max(1, min(8, os.cpu_count() or 1, n))
+
+
+def thread_map(fn, items: list) -> list:
+    """``[fn(x) for x in items]``, in threads when there are several; the first error is raised."""
+    workers = file_workers(len(items))
+    if workers == 1:
+        return [fn(x) for x in items]
+    with ThreadPoolExecutor(workers, thread_name_prefix="imfun-files") as pool:
+        return list(pool.map(fn, items))
+
+
+class FilesReader(Reader):
+    """Base of readers that hold one frame per file (image files, ``.npy`` or text files).
+
+    Subclasses set ``files``, ``shape``, ``dtype`` (those of the first file's frame)
+    and implement :meth:`load`.  A block of frames is loaded in parallel threads;
+    a frame unlike the first is a :class:`ShapeMismatchError` naming its file.
+    """
+
+    files: list
+
+    @abstractmethod
+    def load(self, index: int) -> np.ndarray:
+        """Frame ``index`` (``rows x cols[, channels]``); may be a memory map, so that a
+        crop reads only its bytes."""
+
+    def _read(self, frames, crop):
+        from ..errors import ShapeMismatchError
+
+        frame_shape = self.shape[1:]
+        # a zero-stride view tells the cropped shape without allocating a frame
+        shape = np.broadcast_to(np.zeros((), self.dtype), frame_shape)[crop or ()].shape
+        out = np.empty((len(frames), *shape), self.dtype)
+
+        def one(j: int) -> None:
+            index = int(frames[j])
+            frame = self.load(index)
+            if frame.shape != frame_shape or frame.dtype != self.dtype:
+                raise ShapeMismatchError(
+                    f"the file {self.files[index]} holds a {frame.shape} {frame.dtype} frame, but the "
+                    f"first file {self.files[0]} a {frame_shape} {self.dtype} one; all frames must have "
+                    "the same shape and type (select matching files with the glob pattern or a list)")
+            out[j] = frame if crop is None else frame[crop]
+
+        thread_map(one, range(len(frames)))
+        return out

@@ -9,7 +9,6 @@ zlib, libjpeg and tifffile release the GIL, so decoding scales with cores.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -18,7 +17,7 @@ from ..errors import CorruptFileError, ShapeMismatchError, SourceNotFoundError
 from ..fseq.opening import img_getter
 from ..fseq.sequence import FrameSequence
 from . import registry
-from .base import Crop, Reader
+from .base import FilesReader
 
 ENDINGS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif")
 _TIFF = (".tif", ".tiff")
@@ -26,10 +25,6 @@ _PNM = (".pgm", ".ppm")
 # Pillow modes whose pixels numpy takes as they are; others (palette, CMYK, 1-bit ...)
 # go through imageio, which converts them to RGB(A) or grey
 _DIRECT_MODES = {"L", "LA", "RGB", "RGBA", "I;16", "I;16L", "I;16B", "I", "F"}
-
-
-def _workers(n: int) -> int:
-    return max(1, min(8, os.cpu_count() or 1, n))
 
 
 def decode_image(path: str) -> np.ndarray:
@@ -79,7 +74,7 @@ def _header(path: str):
         return None
 
 
-class ImageFilesReader(Reader):
+class ImageFilesReader(FilesReader):
     """Reads one frame from each of a list of image files.
 
     Parameters
@@ -100,7 +95,6 @@ class ImageFilesReader(Reader):
             raise SourceNotFoundError("no image files were given; give a glob, folder or list")
         self.ch = ch
         first = img_getter(decode_image(self.files[0]), ch)  # ChannelError here, at open time
-        self.frame_shape = first.shape
         self.shape = (len(self.files), *first.shape)
         self.dtype = first.dtype
         self.axes = Axes()
@@ -126,34 +120,8 @@ class ImageFilesReader(Reader):
                     "and type (select matching files with the glob pattern or a list)")
 
     def load(self, index: int) -> np.ndarray:
-        """Decode frame ``index`` (channel selected), checking it against the first frame."""
-        path = self.files[index]
-        arr = img_getter(decode_image(path), self.ch)
-        if arr.shape != self.frame_shape or arr.dtype != self.dtype:
-            raise ShapeMismatchError(
-                f"the image file {path} holds a {arr.shape} {arr.dtype} frame, but the first file "
-                f"{self.files[0]} a {self.frame_shape} {self.dtype} one; all frames must have the "
-                "same shape and type (select matching files with the glob pattern or a list)")
-        return arr
-
-    def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
-        # a zero-stride view tells the cropped shape without allocating a frame
-        shape = np.broadcast_to(np.zeros((), self.dtype), self.frame_shape)[crop or ()].shape
-        out = np.empty((len(frames), *shape), self.dtype)
-
-        def one(j: int) -> None:
-            frame = self.load(int(frames[j]))
-            out[j] = frame if crop is None else frame[crop]
-
-        n_workers = _workers(len(frames))
-        if n_workers == 1:
-            for j in range(len(frames)):
-                one(j)
-        else:
-            with ThreadPoolExecutor(n_workers, thread_name_prefix="imfun-decode") as pool:
-                for _ in pool.map(one, range(len(frames))):  # re-raises the first error
-                    pass
-        return out
+        """Decode frame ``index`` (channel selected)."""
+        return img_getter(decode_image(self.files[index]), self.ch)
 
 
 class FSeq_img(FrameSequence):

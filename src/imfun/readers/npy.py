@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,10 @@ import numpy as np
 from ..axes import Axes
 from ..errors import CorruptFileError, ShapeMismatchError, UnsupportedFormatError
 from ..fseq.sequence import FrameSequence
-from .base import Reader, apply_crop, as_slice
+from .base import FilesReader, Reader, apply_crop, as_slice, thread_map
 from .registry import register, resolve
 
 NPY_MAGIC = b"\x93NUMPY"
-MAX_THREADS = 8
 
 
 def is_npy(head: bytes) -> bool:
@@ -66,47 +64,52 @@ def load_npy(path, mmap: bool = True) -> np.ndarray:
         raise CorruptFileError(f"cannot read {path} ({exc})") from exc
 
 
-def thread_map(fn, items: list) -> list:
-    """``[fn(x) for x in items]``, in threads when there are several (file reads release the GIL)."""
-    if len(items) < 2:
-        return [fn(x) for x in items]
-    with ThreadPoolExecutor(min(MAX_THREADS, len(items), (os.cpu_count() or 1) * 2)) as pool:
-        return list(pool.map(fn, items))
-
-
 class NpyReader(Reader):
-    """Reads a ``.npy`` stack (memory-mapped) or a collection of one-frame ``.npy`` files.
-
-    Parameters
-    ----------
-    path : str, Path, glob pattern, folder or list of paths
-        One file: a 3-D ``(frames, rows, cols)`` or 4-D ``(..., channels)`` array, or a
-        2-D array (one frame).  Several files: one frame each, 2-D or 3-D
-        ``(rows, cols, channels)``, all of the same shape and dtype.
-    """
+    """Reads one ``.npy`` file, memory-mapped: a 3-D ``(frames, rows, cols)`` or 4-D
+    ``(..., channels)`` array, or a 2-D array (one frame)."""
 
     cheap_crop = True
 
     def __init__(self, path):
-        src = resolve(path)
-        self.files = src.files
-        self.paths = tuple(str(f) for f in self.files)
+        path = Path(path)
+        self.paths = (str(path),)
+        self.source = str(path)
         self.axes = Axes()
         self.metadata = {}
         self._arr = None
-        self.collection = len(self.files) > 1
-        if not self.collection:
-            self.source = str(self.files[0])
-            shape, self.dtype = npy_header(self.files[0])
-            if len(shape) == 2:
-                shape = (1, *shape)  # one frame
-            if len(shape) not in (3, 4):
-                raise ShapeMismatchError(
-                    f"{self.files[0]} holds an array of shape {shape}; a frame sequence needs 2-D "
-                    "(one frame), 3-D (frames, rows, cols) or 4-D (frames, rows, cols, channels)")
-            self.shape = shape
-            return
-        self.source = f"{src.given} ({len(self.files)} files)"
+        shape, self.dtype = npy_header(path)
+        if len(shape) == 2:
+            shape = (1, *shape)  # one frame
+        if len(shape) not in (3, 4):
+            raise ShapeMismatchError(
+                f"{path} holds an array of shape {shape}; a frame sequence needs 2-D "
+                "(one frame), 3-D (frames, rows, cols) or 4-D (frames, rows, cols, channels)")
+        self.shape = shape
+
+    def _array(self) -> np.ndarray:
+        if self._arr is None:
+            arr = load_npy(self.paths[0])
+            self._arr = arr[np.newaxis] if arr.ndim == 2 else arr
+        return self._arr
+
+    def _read(self, frames, crop):
+        sl = as_slice(frames)
+        return apply_crop(np.asarray(self._array()[sl if sl is not None else frames]), crop)
+
+    def close(self) -> None:
+        self._arr = None  # the memory map needs no open file; dropping it unmaps
+
+
+class NpyFilesReader(FilesReader):
+    """Reads a collection of ``.npy`` files of one frame each, 2-D or 3-D
+    ``(rows, cols, channels)``, all of one shape and dtype (headers checked at opening)."""
+
+    def __init__(self, files, source: str = ""):
+        self.files = list(files)
+        self.paths = tuple(str(f) for f in self.files)
+        self.source = source or f"{self.files[0]} ... ({len(self.files)} files)"
+        self.axes = Axes()
+        self.metadata = {}
         headers = thread_map(npy_header, self.files)
         frame_shape, self.dtype = headers[0]
         if len(frame_shape) not in (2, 3):
@@ -120,25 +123,8 @@ class NpyReader(Reader):
                     f"({frame_shape} {self.dtype}); all frames must have the same shape and dtype")
         self.shape = (len(self.files), *frame_shape)
 
-    def _array(self) -> np.ndarray:
-        if self._arr is None:
-            arr = load_npy(self.files[0])
-            self._arr = arr[np.newaxis] if arr.ndim == 2 else arr
-        return self._arr
-
-    def _read(self, frames, crop):
-        if not self.collection:
-            sl = as_slice(frames)
-            return apply_crop(np.asarray(self._array()[sl if sl is not None else frames]), crop)
-
-        def one(i):
-            # a memory map of the file, so a crop reads only its rows
-            return np.array(apply_crop(load_npy(self.files[i])[np.newaxis], crop)[0])
-
-        return np.stack(thread_map(one, list(frames)))
-
-    def close(self) -> None:
-        self._arr = None  # the memory map needs no open file; dropping it unmaps
+    def load(self, index: int) -> np.ndarray:
+        return load_npy(self.files[index])  # a memory map: a crop reads only its rows
 
 
 @register("npy", (".npy",), sniff=is_npy, collection=True, single=True,
@@ -167,7 +153,10 @@ class FSeq_npy(FrameSequence):
     """
 
     def __init__(self, path, fns=None, meta=None):
-        super().__init__(NpyReader(path), fns=fns, meta=meta)
+        src = resolve(path)
+        reader = NpyReader(src.files[0]) if len(src.files) == 1 else \
+            NpyFilesReader(src.files, f"{src.given} ({len(src.files)} files)")
+        super().__init__(reader, fns=fns, meta=meta)
 
 
-__all__ = ["FSeq_npy", "NpyReader", "is_npy", "load_npy", "npy_header"]
+__all__ = ["FSeq_npy", "NpyFilesReader", "NpyReader", "is_npy", "load_npy", "npy_header"]

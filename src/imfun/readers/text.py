@@ -11,10 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ..axes import Axes
-from ..errors import CorruptFileError, ShapeMismatchError
+from ..errors import CorruptFileError
 from ..fseq.sequence import FrameSequence
-from .base import Reader, apply_crop
-from .npy import thread_map
+from .base import FilesReader
 from .registry import register, resolve
 
 
@@ -32,7 +31,7 @@ def load_text_frame(path: Path) -> np.ndarray:
     return frame
 
 
-class TextReader(Reader):
+class TextReader(FilesReader):
     """Reads one 2-D frame per text file.
 
     Parameters
@@ -52,16 +51,8 @@ class TextReader(Reader):
         self.axes = Axes()
         self.metadata = {}
 
-    def _read(self, frames, crop):
-        def one(i):
-            frame = load_text_frame(self.files[i])
-            if frame.shape != self.shape[1:]:
-                raise ShapeMismatchError(
-                    f"{self.files[i]} holds a {frame.shape} frame, unlike {self.files[0]} "
-                    f"{self.shape[1:]}; all frames must have the same shape")
-            return frame
-
-        return apply_crop(np.stack(thread_map(one, list(frames))), crop)
+    def load(self, index: int) -> np.ndarray:
+        return load_text_frame(self.files[index])
 
 
 @register("txt", (".txt",), collection=True, single=True,
