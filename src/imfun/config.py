@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import re
 from collections.abc import Iterator
 
@@ -19,7 +20,9 @@ _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb":
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
 
 DEFAULT_BUDGET = 256 * 1024**2
-_budget = DEFAULT_BUDGET
+_budget = DEFAULT_BUDGET  # the process-wide setting (set_budget)
+# a ``with budget(...)`` block's setting: its own thread (or task) only, never another's
+_scoped_budget: contextvars.ContextVar[int | None] = contextvars.ContextVar("imfun_budget", default=None)
 
 
 def parse_bytes(value: int | float | str) -> int:
@@ -36,8 +39,10 @@ def parse_bytes(value: int | float | str) -> int:
 
 
 def get_budget() -> int:
-    """Return the engine's memory budget in bytes (default 256 MiB)."""
-    return _budget
+    """Return the engine's memory budget in bytes (default 256 MiB): the innermost
+    ``with budget(...)`` of this thread, else the process-wide setting."""
+    scoped = _scoped_budget.get()
+    return _budget if scoped is None else scoped
 
 
 def set_budget(value: int | float | str) -> None:
@@ -53,11 +58,13 @@ def resolve_budget(value: int | float | str | None) -> int:
 
 @contextlib.contextmanager
 def budget(value: int | float | str) -> Iterator[None]:
-    """Temporarily set the memory budget inside a ``with`` block."""
-    global _budget
-    old = _budget
-    set_budget(value)
+    """Set the memory budget inside a ``with`` block, for this thread (or asyncio task) only.
+
+    Threads that the engine starts for the work inside the block see it too (they are
+    given the caller's context); other threads keep their own setting.
+    """
+    token = _scoped_budget.set(parse_bytes(value))
     try:
         yield
     finally:
-        _budget = old
+        _scoped_budget.reset(token)

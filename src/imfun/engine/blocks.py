@@ -8,6 +8,7 @@ is aligned to the reader's natural chunk when that is possible.
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -51,10 +52,14 @@ def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> I
             yield item, fn(*item)
         return
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imfun-block") as pool:
+        def submit(item):
+            # each task runs in a copy of the caller's context: it sees the caller's budget
+            return pool.submit(contextvars.copy_context().run, fn, *item)
+
         pending: deque = deque()
         queued = iter(items)
         for item in queued:
-            pending.append((item, pool.submit(fn, *item)))
+            pending.append((item, submit(item)))
             if len(pending) >= workers:
                 break
         while pending:
@@ -62,7 +67,7 @@ def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> I
             result = future.result()
             nxt = next(queued, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(fn, *nxt)))
+                pending.append((nxt, submit(nxt)))
             yield item, result
 
 
