@@ -193,9 +193,13 @@ def test_tzcyx_picks_z_and_channel(tmp_path):
     path = _write(tmp_path / "5d.h5", img=arr)
     with pytest.raises(ShapeMismatchError, match="axes="):
         open_seq(path)
-    with open_seq(path, axes="tzcyx") as fs:
+    with pytest.raises(InvalidArgumentError, match=r"5 time points of 3 z-planes.*z=0\.\.2"):
+        open_seq(path, axes="tzcyx")  # which plane? one rule for every reader
+    with open_seq(path, axes="tzcyx", z=0) as fs:
         assert fs.frame_shape == (6, 7, 2)
         np.testing.assert_array_equal(np.asarray(fs), np.moveaxis(arr[:, 0], 1, -1))
+    with open_seq(path, axes="tzcyx", z="max", ch=1) as fs:
+        np.testing.assert_array_equal(np.asarray(fs), arr[:, :, 1].max(axis=1))
     with open_seq(path, axes="tzcyx", z=2, ch=1) as fs:
         np.testing.assert_array_equal(np.asarray(fs), arr[:, 2, 1])
     with pytest.raises(InvalidArgumentError, match="z=3"):
@@ -206,8 +210,11 @@ def test_zyx_without_t_reads_planes(tmp_path, data):
     path = _write(tmp_path / "z.h5", stack=data)
     with open_seq(path, axes="zyx") as fs:
         np.testing.assert_array_equal(np.asarray(fs), data)
-    with pytest.raises(InvalidArgumentError, match="no z axis"):
-        open_seq(path, axes="zyx", z=1)
+    with open_seq(path, axes="zyx", z=1) as fs:  # z= picks one plane, as for every reader
+        assert len(fs) == 1
+        np.testing.assert_array_equal(fs[0], data[1])
+    with pytest.raises(InvalidArgumentError, match="z=99"):
+        open_seq(path, axes="zyx", z=99)
 
 
 def test_bad_axes_strings(tmp_path, data):

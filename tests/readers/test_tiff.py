@@ -170,13 +170,19 @@ class TestImageJHyperstack(TiffConformance):
             assert fs.frame_shape == (16, 20, 2)
             np.testing.assert_array_equal(np.asarray(fs), np.moveaxis(data[:, 2], 1, -1))
 
-    def test_time_and_slices_flattened(self, conformance_source):
+    def test_time_and_slices_need_a_plane_or_a_projection(self, conformance_source):
         src, _ = conformance_source
         data = tifffile.imread(src)
-        with pytest.warns(MetadataWarning, match="3 slices"), open_seq(src, ch=1) as fs:
-            assert len(fs) == data.shape[0] * 3
-            np.testing.assert_array_equal(np.asarray(fs), data[:, :, 1].reshape(-1, 16, 20))
-            assert fs.meta["axes"][0].unit == ""
+        with pytest.raises(InvalidArgumentError, match=r"3 z-planes.*z=0\.\.2.*'max'"):
+            open_seq(src, ch=1)
+        with open_seq(src, ch=1, z="max") as fs:
+            assert len(fs) == data.shape[0] and fs.dtype == data.dtype
+            np.testing.assert_array_equal(np.asarray(fs), data[:, :, 1].max(axis=1))
+            assert fs.meta["axes"][0] == (0.5, "s")  # the frame interval is kept
+        with open_seq(src, ch=1, z="mean") as fs:
+            assert fs.dtype == np.float32
+            np.testing.assert_allclose(np.asarray(fs), data[:, :, 1].mean(axis=1), rtol=1e-6)
+            np.testing.assert_allclose(fs.mean_frame(), data[:, :, 1].mean(axis=(0, 1)), rtol=1e-6)
 
     def test_bad_selection(self, conformance_source):
         src, _ = conformance_source
@@ -296,8 +302,10 @@ def test_single_page_is_one_frame(tmp_path):
 def test_no_z_axis(tmp_path):
     path = tmp_path / "t.tif"
     tifffile.imwrite(path, np.zeros((6, 4, 5), np.uint8))
-    with pytest.raises(InvalidArgumentError, match="no Z axis"):
-        FSeq_tiff(path, z=0)
+    with pytest.raises(InvalidArgumentError, match="no z-planes"):
+        FSeq_tiff(path, z=1)
+    with FSeq_tiff(path, z=0) as fs:  # plane 0 of a file without planes is the file (as for every reader)
+        assert len(fs) == 6
     with pytest.raises(ChannelError, match="one channel"):
         FSeq_tiff(path, ch=1)
 

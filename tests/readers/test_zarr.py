@@ -14,6 +14,7 @@ from imfun.errors import (  # noqa: E402
     ChannelError,
     DatasetError,
     EmptySequenceError,
+    InvalidArgumentError,
     MetadataWarning,
     UnsupportedFormatError,
 )
@@ -178,8 +179,13 @@ def test_tczyx_picks_z(tmp_path):
     path = write_ome_zarr(tmp_path / "5d.zarr", arr, "tczyx", [0.1, 1, 2.0, 0.5, 0.5],
                           {"t": "second", "z": "micrometer", "y": "micrometer", "x": "micrometer"},
                           levels=1)
-    with open_seq(path) as fs:
+    with pytest.raises(InvalidArgumentError, match="3 z-planes"):
+        open_seq(path)
+    with open_seq(path, z=0) as fs:
         np.testing.assert_array_equal(np.asarray(fs), np.moveaxis(arr[:, :, 0], 1, -1))
+    with open_seq(path, z="mean", ch=0) as fs:
+        np.testing.assert_allclose(np.asarray(fs), arr[:, 0].mean(axis=1), rtol=1e-6)
+        assert fs.meta["axes"][0] == (0.1, "s")
     with open_seq(path, z=2, ch=1) as fs:
         np.testing.assert_array_equal(np.asarray(fs[1:3]), arr[1:3, 1, 2])
 

@@ -65,7 +65,6 @@ import numpy as np
 
 from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import (
-    ChannelError,
     CorruptFileError,
     DatasetError,
     EmptySequenceError,
@@ -75,6 +74,7 @@ from ..errors import (
 )
 from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice
+from .dims import Dims, Selection, open_planes, select
 from .registry import register
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -87,7 +87,6 @@ _LABEL_WORDS = {
     "y": "y", "row": "y", "rows": "y", "height": "y",
     "x": "x", "col": "x", "cols": "x", "column": "x", "columns": "x", "width": "x",
 }
-CHANNEL_NAMES = {"r": 0, "g": 1, "b": 2, "a": 3}
 # attributes of the HDF5 dimension-scale machinery (references, labels read through ds.dims)
 _HDF5_INTERNAL = {"DIMENSION_LIST", "REFERENCE_LIST", "DIMENSION_LABELS", "CLASS", "NAME"}
 _NWB_SERIES = ("ImageSeries", "TwoPhotonSeries", "OnePhotonSeries", "ImageMaskSeries")
@@ -147,23 +146,6 @@ def default_axes(shape: tuple[int, ...], source: str) -> str:
         f"e.g. axes='tcyx' or axes='tzyx'")
 
 
-def channel_index(ch, n_channels: int, names: Sequence[str] = ()) -> int:
-    """Resolve ``ch=`` (an int, 'r'/'g'/'b', or a channel name) to an index, checking the range."""
-    if isinstance(ch, str):
-        if ch in names:
-            return list(names).index(ch)
-        if ch.lower() in CHANNEL_NAMES:
-            ch = CHANNEL_NAMES[ch.lower()]
-        else:
-            known = f" or one of {list(names)}" if names else ""
-            raise ChannelError(f"unknown channel name {ch!r}; use an int, 'r', 'g', 'b'{known}")
-    if isinstance(ch, bool) or not isinstance(ch, int | np.integer):
-        raise ChannelError(f"ch= is an int, a channel name or None, got {ch!r}")
-    if not -n_channels <= ch < n_channels:
-        raise ChannelError(f"channel {ch} was asked of data with {n_channels} channel(s)")
-    return int(ch) % n_channels
-
-
 def check_numeric(dtype, where: str) -> np.dtype:
     """Refuse data that are not pixel numbers (strings, compound records, references)."""
     dtype = np.dtype(dtype)
@@ -189,41 +171,26 @@ class Layout:
     c: int | None = None
     fixed: dict[int, int] = field(default_factory=dict)
     perm: tuple[int, ...] = ()
+    selection: Selection | None = None
+    dims: Dims | None = None
+    frame_offset: int = 0
 
     @classmethod
     def make(cls, letters: str, shape: tuple[int, ...], ch=None, z=None,
              channel_names: Sequence[str] = (), source: str = "data") -> Layout:
-        frame = "t" if "t" in letters else "z"
-        lay = cls(letters, tuple(shape), letters.index(frame), letters.index("y"), letters.index("x"))
-        if z is not None and (frame == "z" or "z" not in letters):
-            if z != 0:
-                raise InvalidArgumentError(
-                    f"z={z} was given but {source} ({letters}) has no z axis besides the frames")
-            z = None
-        for i, a in enumerate(letters):
-            if i in (lay.t, lay.y, lay.x):
-                continue
-            n = shape[i]
-            if a == "c":
-                if ch is not None:
-                    lay.fixed[i] = channel_index(ch, n, channel_names)
-                elif n == 1:
-                    lay.fixed[i] = 0  # one channel: grey frames
-                else:
-                    lay.c = i
-            elif a == "z":
-                zi = 0 if z is None else z
-                if isinstance(zi, bool) or not isinstance(zi, int | np.integer) or not -n <= zi < n:
-                    raise InvalidArgumentError(f"z={z!r} is outside the {n} z planes of {source}")
-                lay.fixed[i] = int(zi) % n
-            elif n == 1:
-                lay.fixed[i] = 0
-            else:
-                raise ShapeMismatchError(
-                    f"{source} has an axis '{a}' of length {n} ({letters}, shape {tuple(shape)}) "
-                    f"that is neither time, z, channel, row nor column; relabel it with axes=")
-        if ch is not None and "c" not in letters:
-            channel_index(ch, 1)  # ch=0 of grey data is fine, anything else is an error
+        """The layout for ``ch`` and ``z``, by the rules of :mod:`imfun.readers.dims`."""
+        dims = Dims({a.upper(): int(n) for a, n in zip(letters, shape, strict=True)}, {},
+                    channel_names, source)
+        sel = select(dims, ch, z)
+        frame = (sel.frame or ("T" if "t" in letters else "Z")).lower()
+        lay = cls(letters, tuple(shape), letters.index(frame), letters.index(sel.rows.lower()),
+                  letters.index("x"))
+        lay.selection, lay.dims = sel, dims
+        lay.fixed = {letters.index(a.lower()): v for a, v in sel.fixed.items()}
+        # one plane of a z-stack: frame 0 is that plane of the z axis
+        lay.frame_offset = lay.fixed.pop(lay.t, 0)
+        if sel.channel is not None:
+            lay.c = letters.index(sel.channel.lower())
         kept = [i for i in range(len(letters)) if i not in lay.fixed]
         want = [lay.t, lay.y, lay.x] + ([lay.c] if lay.c is not None else [])
         lay.perm = tuple(kept.index(i) for i in want)
@@ -231,8 +198,7 @@ class Layout:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        s = self.stored_shape
-        return (s[self.t], s[self.y], s[self.x]) + ((s[self.c],) if self.c is not None else ())
+        return self.selection.shape
 
     @property
     def time_first(self) -> bool:
@@ -244,6 +210,9 @@ class Layout:
         key: list[Any] = [slice(None)] * len(self.letters)
         for i, v in self.fixed.items():
             key[i] = v
+        if self.frame_offset:
+            o = self.frame_offset
+            fkey = slice(fkey.start + o, fkey.stop + o, fkey.step) if isinstance(fkey, slice) else fkey + o
         key[self.t] = fkey
         if crop is not None:
             key[self.y], key[self.x] = crop
@@ -382,6 +351,7 @@ class HDF5Reader(Reader):
             given = check_axes(axes, ds.shape, where) if axes is not None else None
             letters, scales, extra = describe_dataset(ds, given)
             self.layout = Layout.make(letters, ds.shape, ch, z, source=where)
+            self.dims = self.layout.dims
             self.shape = self.layout.shape
             if self.shape[0] == 0:
                 raise EmptySequenceError(f"{where} holds no frames (its '{letters[self.layout.t]}' "
@@ -394,8 +364,9 @@ class HDF5Reader(Reader):
             self.metadata = {
                 "dataset": ds.name, "dims": letters, "chunks": ds.chunks,
                 "compression": ds.compression, "attrs": plain_attrs(ds.attrs),
+                **self.layout.selection.metadata(),
             }
-            for key in ("frame_times", "t0"):
+            for key in ("frame_times", "t0", "axes_guess"):
                 if extra.get(key) is not None:
                     self.metadata[key] = extra[key]
         self.source = f"{self.path}:{self.dataset}"
@@ -551,6 +522,10 @@ def describe_dataset(ds, given: str | None = None
 
     labelled = letters is not None
     letters = letters or default_axes(ds.shape, what)
+    if not labelled:
+        extra["axes_guess"] = (f"the file does not name the axes of {what} {tuple(ds.shape)}; they were "
+                               f"taken as {letters!r} (time first). If time is another axis, open with "
+                               f"axes=..., e.g. axes={'yxt' if len(letters) == 3 else 'yxct'!r}")
     frame_axis = letters.index("t" if "t" in letters else "z")
 
     # 5. Fiji / ilastik element_size_um: µm per non-channel axis (or per axis); Fiji's
@@ -626,8 +601,9 @@ class FSeq_hdf5(FrameSequence):
 
     def __init__(self, path, dataset: str | None = None, axes: str | None = None, ch=None,
                  fns=None, meta: dict | None = None, z: int | None = None):
-        super().__init__(HDF5Reader(path, dataset, axes, ch, z), fns=fns, meta=meta)
+        reader = open_planes(HDF5Reader, path, dataset, axes, ch, z=z)
+        super().__init__(reader, fns=fns, meta=meta)
 
 
-__all__ = ["FSeq_hdf5", "HDF5Reader", "Layout", "channel_index", "check_axes", "default_axes",
+__all__ = ["FSeq_hdf5", "HDF5Reader", "Layout", "check_axes", "default_axes",
            "label_letter", "labels_to_axes"]

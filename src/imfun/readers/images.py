@@ -160,8 +160,9 @@ class FSeq_img(FrameSequence):
         super().__init__(reader, fns=fns, meta=meta)
 
 
-@registry.register("images", ENDINGS, collection=True, single=False,
-                   description="a collection of image files, one frame per file")
+# below the TIFF reader, which opens a single TIFF file whatever its pages
+@registry.register("images", ENDINGS, collection=True, single=True, priority=-1,
+                   description="image files, one frame per file (a glob, folder, list or one file)")
 class FSeq_glob(FSeq_img):
     """A frame sequence from image files matching a glob pattern (see :class:`FSeq_img`).
 

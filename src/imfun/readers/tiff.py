@@ -23,17 +23,16 @@ import numpy as np
 
 from ..axes import Axes, AxisScale, to_standard
 from ..errors import (
-    ChannelError,
     CorruptFileError,
     DatasetError,
     ImfunError,
-    InvalidArgumentError,
     MetadataWarning,
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
 from ..fseq.sequence import FrameSequence
 from .base import ConcatReader, Reader, apply_crop, as_slice
+from .dims import Dims, open_planes, select
 from .registry import Source, register, resolve
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
@@ -120,12 +119,6 @@ class TiffReader(Reader):
         self.source = str(self.path)
         self.paths = (str(self.path),)
         self.series_index = int(series)
-        if isinstance(ch, str):
-            from ..fseq.opening import CHANNEL_NAMES
-
-            if ch.lower() not in CHANNEL_NAMES:
-                raise ChannelError(f"unknown channel name {ch!r}; use 'r', 'g', 'b', an int or None")
-            ch = CHANNEL_NAMES[ch.lower()]
         self._tif = None
         self._mm = None
         import tifffile
@@ -187,6 +180,10 @@ class TiffReader(Reader):
                                          f"{axes!r} {shape}")
         lead_axes, lead_shape = axes[:k], shape[:k]
         self._page_axes, self._page_shape = axes[k:], shape[k:]
+        if "C" in self._page_axes and "S" not in self._page_axes:
+            # channels stored as separate sample planes of one page (planar configuration 2,
+            # as in Zeiss LSM): they are the samples of the page's pixels
+            self._page_axes = self._page_axes.replace("C", "S")
         if "Y" not in self._page_axes or "X" not in self._page_axes or any(
                 n > 1 for a, n in zip(self._page_axes, self._page_shape, strict=True) if a not in "YXS"):
             raise UnsupportedFormatError(f"{self.path}: pages with axes {self._page_axes!r} "
@@ -211,45 +208,23 @@ class TiffReader(Reader):
                                        f"{dict(zip(lead_axes, shape[:k], strict=True))} but the file "
                                        f"holds {n_avail}; it is damaged or truncated")
         table = np.arange(math.prod(lead_shape)).reshape(lead_shape)
-        lead = list(lead_axes)
-
-        def take(letter, value, what):
-            nonlocal table
-            i = lead.index(letter)
-            if not -table.shape[i] <= value < table.shape[i]:
-                raise (ChannelError if letter == "C" else InvalidArgumentError)(
-                    f"{what}={value} was asked of {self.path}, which has {table.shape[i]} "
-                    f"(0..{table.shape[i] - 1})")
-            table = np.take(table, value, axis=i)
-            del lead[i]
-
         sizes = dict(zip(lead_axes, shape[:k], strict=True))  # as claimed, before any cut
         n_samples = self._page_shape[self._page_axes.index("S")] if "S" in self._page_axes else 1
-        self._sample = None
-        if ch is not None:
-            if sizes.get("C", 1) > 1:
-                take("C", int(ch), "ch")
-            elif n_samples > 1:
-                if not -n_samples <= int(ch) < n_samples:
-                    raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have "
-                                       f"{n_samples} channels (0..{n_samples - 1})")
-                self._sample = int(ch) % n_samples
-            elif int(ch) not in (0, -1):
-                raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have one channel; "
-                                   "use ch=0 or None")
-        if z is not None:
-            if "Z" not in lead:
-                raise InvalidArgumentError(f"z={z} was given, but {self.path} has no Z axis (its axes "
-                                           f"are {s.axes!r}); leave z unset")
-            take("Z", int(z), "z")
+        self.dims, sel = self._select(tif, s, sizes, n_samples, ch, z)
+        lead = list(lead_axes)
+        for letter in ("C", "Z"):  # a chosen channel or plane: keep its pages only
+            if letter in sel.fixed and letter in lead:
+                i = lead.index(letter)
+                table = np.take(table, min(sel.fixed[letter], table.shape[i] - 1), axis=i)
+                del lead[i]
+        self._sample = sel.fixed.get("S") if n_samples > 1 else None
         # separate channel planes go last: they make the channels of one frame
-        if "C" in lead and sizes["C"] > 1:
+        if sel.channel == "C":
             table = np.moveaxis(table, lead.index("C"), -1)
             lead.remove("C")
             n_planes = sizes["C"]
         else:
             n_planes = 1
-        frame_axes = {a: sizes[a] for a in lead if sizes[a] > 1}
         frames_claimed = math.prod(sizes[a] for a in lead)
         table = table.reshape(-1, n_planes)
 
@@ -282,7 +257,7 @@ class TiffReader(Reader):
         self.shape = (n_frames, rows, cols) + ((channels,) if channels > 1 else ())
         self._n_pages_used = int(self._table.max()) + 1
         self.cheap_crop = self.thread_safe = self._dataoffset is not None
-        self.axes = Axes(self._axes(tif, s, frame_axes))
+        self.axes = Axes(self._axes(tif, s, sel.frame))
         self.metadata = {"tiff_axes": s.axes, "tiff_shape": tuple(s.shape), "tiff_series": s.kind}
         if cut_short is not None:
             self.metadata.update(tiff_axes=axes, tiff_shape=shape, tiff_series="imagej (cut short)")
@@ -290,12 +265,27 @@ class TiffReader(Reader):
             self.metadata["tiff_series"] = f"{len(self._page_keys)} single-page series read as frames"
         if ij:
             self.metadata["imagej"] = {k: v for k, v in ij.items() if k != "Labels"}
-        if frame_axes.keys() >= {"T", "Z"}:
-            warnings.warn(f"{self.path} has {frame_axes['T']} time points x {frame_axes['Z']} slices; "
-                          "the frames are all planes in file order. Pass z=k for one slice",
-                          MetadataWarning, stacklevel=4)
+        self.metadata.update(sel.metadata())
 
-    def _axes(self, tif, s, frame_axes: dict) -> list[AxisScale]:
+    def _select(self, tif, s, sizes: dict, n_samples: int, ch, z):
+        """The file's dimensions for the axis layer, and the selection for ``ch`` and ``z``.
+
+        Page axes other than channels and z (tifffile's ``I``, ``Q`` ... and time) run along
+        time, in file order."""
+        timelike = [a for a in sizes if a not in "CZ"]
+        dim_sizes = {}
+        if timelike:
+            dim_sizes["T"] = math.prod(sizes[a] for a in timelike)
+        dim_sizes.update({a: sizes[a] for a in "ZC" if a in sizes})
+        rows = self._page_shape[self._page_axes.index("Y")]
+        cols = self._page_shape[self._page_axes.index("X")]
+        dim_sizes.update(Y=rows, X=cols)
+        if n_samples > 1:
+            dim_sizes["S"] = n_samples
+        dims = Dims(dim_sizes, {}, _channel_names(tif), str(self.path))
+        return dims, select(dims, ch, z)
+
+    def _axes(self, tif, s, frame: str | None) -> list[AxisScale]:
         """``(scale, unit)`` of frames, rows and columns from ImageJ, OME or TIFF tags."""
         ij = tif.imagej_metadata or {}
         t_step = z_step = None
@@ -322,13 +312,8 @@ class TiffReader(Reader):
         elif dx is None:
             dy, dx = _tag_pixel_size(s.keyframe)
         # the frame axis: time if the frames run over time, Z for a z-stack
-        if "Z" in frame_axes and "T" not in frame_axes:
-            frame = z_step
-        elif len(frame_axes) > 1:
-            frame = None  # mixed time and Z planes: no single step
-        else:
-            frame = t_step
-        return [frame, dy, dx]
+        step = {"T": t_step, "Z": z_step}.get(frame)
+        return [step, dy, dx]
 
     # -- reading ------------------------------------------------------------------------
     def _memmap(self) -> np.ndarray:
@@ -488,6 +473,23 @@ def _ome_pixels(xml: str, index: int) -> dict | None:
     return None
 
 
+def _channel_names(tif) -> list[str]:
+    """Channel names of the first OME image (``Pixels/Channel@Name``), if all are given."""
+    if not (tif.is_ome and tif.ome_metadata):
+        return []
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(tif.ome_metadata)
+    except Exception:  # malformed XML: reported where the pixel sizes are read
+        return []
+    pixels = next((el for el in root.iter() if el.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return []
+    names = [el.get("Name") for el in pixels if el.tag.rsplit("}", 1)[-1] == "Channel"]
+    return [str(n) for n in names] if names and all(names) else []
+
+
 def _ome_length(px: dict, name: str) -> AxisScale | None:
     if not _positive(px.get(name)):
         return None
@@ -513,9 +515,11 @@ class FSeq_tiff(FrameSequence):
         Metadata overriding the file's; ``meta['axes']`` is read from ImageJ
         (``finterval``, ``spacing``, ``unit``, resolution), OME (``PhysicalSizeX/Y/Z``,
         ``TimeIncrement`` and their units) or the resolution tags, in s and µm.
-    z : int or None
-        Keep one Z slice of a file with a Z axis (an ImageJ hyperstack with
-        several slices and frames, say).
+    z : int, 'max', 'mean' or None
+        Keep one Z slice of a file with a Z axis, or project over the slices at
+        each time point; needed when the file has both time points and slices
+        (an ImageJ TZCYX hyperstack, say).  A z-stack without time points is
+        read slice by slice.
 
     Examples
     --------
@@ -530,7 +534,7 @@ class FSeq_tiff(FrameSequence):
     """
 
     def __init__(self, path, ch=None, series=0, fns=None, meta=None, *, z=None):
-        super().__init__(TiffReader(path, ch=ch, series=series, z=z), fns=fns, meta=meta)
+        super().__init__(open_planes(TiffReader, path, ch=ch, series=series, z=z), fns=fns, meta=meta)
 
 
 __all__ = ["FSeq_tiff", "TiffReader", "is_tiff"]
@@ -583,7 +587,7 @@ class FSeq_tiffs(FrameSequence):
         parts = []
         try:
             for f in files:
-                parts.append(TiffReader(f, ch=ch, series=series, z=z))
+                parts.append(open_planes(TiffReader, f, ch=ch, series=series, z=z))
                 parts[-1].close()
             reader = ConcatReader(parts, source=f"{files[0]} ... ({len(files)} files)")
         except BaseException:

@@ -17,7 +17,6 @@ come from the file's metadata, in s and µm.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import warnings
 from pathlib import Path
@@ -25,21 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from ..axes import Axes, to_standard
+from ..axes import Axes, AxisScale, to_standard
 from ..errors import (
-    ChannelError,
     CorruptFileError,
     DatasetError,
     ImfunError,
-    ImfunWarning,
-    InvalidArgumentError,
     MetadataWarning,
 )
 from ..fseq.sequence import FrameSequence
 from .base import Reader, require
+from .dims import Dims, select
 from .registry import register
-
-_FRAME_AXES = ("T", "Z")
+from .tiff import TiffReader
 
 
 class VendorReader(Reader):
@@ -99,106 +95,51 @@ class VendorReader(Reader):
 
     def _setup(self, ch, z) -> None:
         sizes, scales, metadata, dtype = self._describe(self.handle())
-        sizes = {k: int(v) for k, v in sizes.items()}
-        self.sizes = sizes
-        fixed: dict[str, int] = {}
-        for axis, n in sizes.items():
-            if axis in ("T", "Z", "C", "Y", "X", "S"):
-                continue
-            if n > 1:
-                warnings.warn(f"{self.path} has an axis {axis!r} of {n} elements that imfun does not "
-                              "read as frames; its first element is used", ImfunWarning, stacklevel=4)
-            fixed[axis] = 0
-        nt, nz, nc, ns = (sizes.get(a, 1) for a in ("T", "Z", "C", "S"))
-        # channels: separate planes (C) or samples of a plane (S, e.g. RGB)
-        self._channels: list[int] | None = None
-        self._sample: int | None = None
-        if ch is not None:
-            ch = int(ch)
-            if nc > 1:
-                if not -nc <= ch < nc:
-                    raise ChannelError(f"ch={ch} was asked of {self.path}, which has {nc} channels "
-                                       f"(0..{nc - 1})")
-                self._channels = [ch % nc]
-            elif ns > 1:
-                if not -ns <= ch < ns:
-                    raise ChannelError(f"ch={ch} was asked of {self.path}, whose frames have {ns} "
-                                       f"samples (0..{ns - 1})")
-                self._sample = ch % ns
-                self._channels = [0]
-            elif ch not in (0, -1):
-                raise ChannelError(f"ch={ch} was asked of {self.path}, which has one channel; use "
-                                   "ch=0 or None")
-            else:
-                self._channels = [0]
-        else:
-            self._channels = list(range(nc))
-        if z is not None:
-            z = int(z)
-            if nz <= 1 and z not in (0, -1):
-                raise InvalidArgumentError(f"z={z} was given, but {self.path} has no z-planes; "
-                                           "leave z unset")
-            if not -nz <= z < nz:
-                raise InvalidArgumentError(f"z={z} was asked of {self.path}, which has {nz} "
-                                           f"z-planes (0..{nz - 1})")
-            fixed["Z"] = z % nz
-        if nt > 1:
-            self.frame_axis = "T"
-            if nz > 1 and z is None:
-                raise InvalidArgumentError(
-                    f"{self.path} has {nt} time points of {nz} z-planes; choose a plane with z= "
-                    f"(0..{nz - 1}) to read the time points as frames")
-            fixed.setdefault("Z", 0)
-        elif nz > 1 and z is None:
-            self.frame_axis = "Z"
-            fixed["T"] = 0
-        else:
-            self.frame_axis = "T"
-            fixed.setdefault("Z", 0)
-        self._fixed = fixed
-        n = sizes.get(self.frame_axis, 1)
-        rows, cols = sizes["Y"], sizes["X"]
-        n_out = len(self._channels) if nc > 1 else (ns if ns > 1 and self._sample is None else 1)
-        self.shape = (n, rows, cols) if n_out == 1 else (n, rows, cols, n_out)
+        self.sizes = {k: int(v) for k, v in sizes.items()}
+        names = metadata.get("channel_names") or ()
+        self.dims = Dims(self.sizes, {k: AxisScale.coerce(v) for k, v in scales.items() if v},
+                         names, str(self.path))
+        self.selection = sel = select(self.dims, ch, z)
+        self.shape = sel.shape
         self.dtype = np.dtype(dtype)
-        frame_scale = scales.get(self.frame_axis)
-        self.axes = Axes([frame_scale, scales.get("Y"), scales.get("X")])
+        self.axes = Axes(sel.axes)
+        times = metadata.pop("frame_times_all", None)
         self.metadata = {"format": self.format_name, "series": self.series_index,
-                         "sizes": dict(sizes), "frame_axis": self.frame_axis,
-                         "selection": {k: v for k, v in fixed.items()}, **metadata}
-        times = metadata.get("frame_times_all")
+                         "sizes": dict(self.sizes), **metadata, **sel.metadata()}
         if times is not None:
-            self.metadata.pop("frame_times_all")
             ft = self._frame_times(times)
             if ft is not None:
                 self.metadata["frame_times"] = ft
 
     def _frame_times(self, times) -> np.ndarray | None:
         """Times of the frames, from a per-(T, Z) table of times in s, when frames go along T."""
-        if self.frame_axis != "T":
+        if self.selection.frame != "T":
             return None
+        z = self.selection.fixed.get("Z", 0)
         try:
-            out = np.asarray([times[(t, self._fixed.get("Z", 0))] for t in range(self.shape[0])], float)
+            out = np.asarray([times[(t, z)] for t in range(self.shape[0])], float)
         except (KeyError, TypeError):
             return None
         return out - out[0] if len(out) else None
 
+    def _frame(self, handle, index: int) -> np.ndarray:
+        """One frame ``(rows, cols[, channels])``: a plane per kept channel, stacked last."""
+        sel = self.selection
+        sample = sel.fixed.get("S") if "S" in self.sizes else None
+        channels = range(self.sizes[sel.channel]) if sel.channel == "C" else [None]
+        planes = []
+        for c in channels:
+            where = {k: v for k, v in sel.index(index, c).items() if k != "S"}
+            plane = np.asarray(self._plane(handle, where))
+            planes.append(plane[..., sample] if sample is not None else plane)
+        return planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+
     def _read(self, frames, crop):
         h = self.handle()
         out = None
-        nc = self.sizes.get("C", 1)
         for j, f in enumerate(frames):
-            sel = dict(self._fixed)
-            sel[self.frame_axis] = int(f)
-            planes = []
-            for c in self._channels:
-                if nc > 1 or "C" in self.sizes:
-                    sel["C"] = c
-                plane = np.asarray(self._plane(h, sel))
-                if self._sample is not None:
-                    plane = plane[..., self._sample]
-                planes.append(plane if crop is None else plane[crop])
-            frame = planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
+            frame = self._frame(h, int(f))
+            frame = frame if crop is None else frame[crop]
             if out is None:
                 out = np.empty((len(frames), *frame.shape), self.dtype)
             out[j] = frame
@@ -456,49 +397,26 @@ class FSeq_oif(FrameSequence):
 
 
 # -- Zeiss LSM and MetaMorph STK through tifffile ---------------------------------------------------
-class TiffSeriesReader(VendorReader):
-    """A tifffile series read page by page, with the axes tifffile gives it."""
+class TiffSeriesReader(TiffReader):
+    """A vendor's TIFF variant read as a TIFF series (memory-mapped where contiguous: a
+    MetaMorph STK keeps all planes after its one IFD), with the vendor's physical axes."""
 
-    extra = "tiff"
+    format_name = ""
 
-    def _open(self):
-        tifffile = require("tifffile", self.extra)
-        return tifffile.TiffFile(self.path)
+    def __init__(self, path, series: int = 0, ch: int | None = None, z: int | None = None):
+        self._vendor_meta: dict[str, Any] = {}
+        super().__init__(path, ch=ch, series=series, z=z)
+        self.metadata.update({"format": self.format_name, **self._vendor_meta})
 
-    def _describe(self, tif):
-        _check_series(self.path, self.series_index, len(tif.series))
-        s = tif.series[self.series_index]
-        axes, shape = s.get_axes(False), tuple(int(n) for n in s.get_shape(False))
-        if "T" not in axes:  # tifffile's generic page axes (I: image sequence, Q: unknown) are time
-            for generic in "IQ":
-                if generic in axes:
-                    axes = axes.replace(generic, "T", 1)
-                    break
-        page_size = int(s.keyframe.size)
-        k = next((i for i in range(len(axes)) if math.prod(shape[i:]) == page_size), None)
-        if k is None or "Y" not in axes[k:] or "X" not in axes[k:]:
-            raise CorruptFileError(f"{self.path}: cannot tell pages from the series axes {axes!r}")
-        self._lead, self._lead_shape = axes[:k], shape[:k]
-        self._page_axes = axes[k:]
-        sizes = dict(zip(axes, shape, strict=True))
-        scales, meta = self._scales(tif)
-        return sizes, scales, meta, s.dtype
+    def _axes(self, tif, s, frame):
+        """The TIFF's axes, with the vendor's scales where it gives them."""
+        base = super()._axes(tif, s, frame)
+        scales, self._vendor_meta = self._scales(tif)
+        mine = [scales.get(frame) if frame in ("T", "Z") else None, scales.get("Y"), scales.get("X")]
+        return [AxisScale(*m) if m else b for m, b in zip(mine, base, strict=True)]
 
     def _scales(self, tif) -> tuple[dict, dict]:
         return {}, {}
-
-    def _page_data(self, tif, index: int) -> np.ndarray:
-        page = tif.series[self.series_index].pages[index]  # from the current handle (reopened after close)
-        if page is None:
-            raise CorruptFileError(f"{self.path}: page {index} is missing; the file may be truncated")
-        return page.asarray()
-
-    def _plane(self, tif, sel):
-        idx = tuple(sel.get(a, 0) for a in self._lead)
-        index = int(np.ravel_multi_index(idx, self._lead_shape)) if self._lead else 0
-        data = self._page_data(tif, index).reshape([self.sizes[a] for a in self._page_axes])
-        key = tuple(sel.get(a, 0) if a not in "YXS" else slice(None) for a in self._page_axes)
-        return data[key]
 
 
 class LSMReader(TiffSeriesReader):

@@ -43,6 +43,7 @@ from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
 from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice, require
+from .dims import open_planes
 from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
 from .registry import Source, file_ending, register
 
@@ -173,6 +174,8 @@ class ZarrReader(Reader):
             letters = check_axes(axes, shape, where)
         letters = letters or default_axes(shape, where)
         self.layout = Layout.make(letters, shape, ch, z, channel_names, source=where)
+        self.dims = self.layout.dims
+        self.metadata.update(self.layout.selection.metadata())
         self.shape = self.layout.shape
         if self.shape[0] == 0:
             raise EmptySequenceError(f"{where} holds no frames (its '{letters[self.layout.t]}' "
@@ -183,8 +186,6 @@ class ZarrReader(Reader):
         self.axes = [scales[lay.t] or AxisScale(), scales[lay.y] or AxisScale(),
                      scales[lay.x] or AxisScale()]
         self.metadata["dims"] = letters
-        if channel_names:
-            self.metadata["channel_names"] = list(channel_names)
         self.source = f"{self.path}" + (f":{inner}" if inner else "")
         self._arr = arr
 
@@ -424,7 +425,8 @@ class FSeq_zarr(FrameSequence):
 
     def __init__(self, path, array: str | None = None, level: int = 0, axes: str | None = None,
                  ch=None, fns=None, meta: dict | None = None, z: int | None = None):
-        super().__init__(ZarrReader(path, array, level, axes, ch, z), fns=fns, meta=meta)
+        reader = open_planes(ZarrReader, path, array, level, axes, ch, z=z)
+        super().__init__(reader, fns=fns, meta=meta)
 
 
 __all__ = ["FSeq_zarr", "ZarrReader"]
