@@ -1,11 +1,20 @@
 """FSeq_npy and FSeq_txt on files written by numpy."""
 
+import warnings
+
 import numpy as np
 import pytest
 
-from imfun.errors import CorruptFileError, ShapeMismatchError, UnsupportedFormatError
+from imfun.errors import (
+    CorruptFileError,
+    ImfunWarning,
+    InvalidArgumentError,
+    ShapeMismatchError,
+    UnsupportedFormatError,
+)
 from imfun.fseq import open_seq
-from imfun.readers.npy import FSeq_npy
+from imfun.fseq.sequence import FrameSequence
+from imfun.readers.npy import FSeq_npy, NpyReader
 from imfun.readers.text import FSeq_txt
 from imfun.testing import ReaderConformance
 
@@ -173,3 +182,42 @@ def test_text_not_numbers(tmp_path):
     (tmp_path / "bad.txt").write_text("hello world\n1 2\n")
     with pytest.raises(CorruptFileError, match=r"bad\.txt"):
         FSeq_txt(tmp_path / "bad.txt")
+
+
+# -- a 3-D .npy that is one colour image (issue 11, item 8) ------------------------------------
+def test_npy_rgb_image_is_one_colour_frame_and_says_so(tmp_path):
+    image = np.random.default_rng(3).integers(0, 256, (48, 64, 3), dtype=np.uint8)  # as imageio reads a PNG
+    path = tmp_path / "photo.npy"
+    np.save(path, image)
+    with pytest.warns(ImfunWarning, match=r"one colour frame.*colour=False"), open_seq(path) as fs:
+        assert len(fs) == 1 and fs.frame_shape == (48, 64, 3)
+        np.testing.assert_array_equal(fs[0], image)
+        np.testing.assert_array_equal(np.asarray(fs), image[None])
+        assert "one colour frame" in fs.reader.metadata["layout"]
+
+
+def test_npy_colour_false_forces_frames_and_colour_true_one_frame(tmp_path):
+    path = tmp_path / "photo.npy"
+    image = np.arange(48 * 64 * 4, dtype=np.uint16).reshape(48, 64, 4)
+    np.save(path, image)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a choice made by the caller is not warned about
+        frames = FrameSequence(NpyReader(path, colour=False))
+        np.testing.assert_array_equal(np.asarray(frames), image)
+        assert "48 frames" in frames.reader.metadata["layout"]
+        stack = np.zeros((10, 8, 5), np.int16)
+        np.save(tmp_path / "five.npy", stack)
+        assert FrameSequence(NpyReader(tmp_path / "five.npy", colour=True)).frame_shape == (10, 8, 5)
+    np.save(tmp_path / "two.npy", np.zeros((4, 5)))
+    with pytest.raises(InvalidArgumentError, match="colour="):
+        NpyReader(tmp_path / "two.npy", colour=True)
+
+
+@pytest.mark.parametrize("shape", [(100, 64, 64), (4, 64, 3), (30, 3, 64)])
+def test_npy_stacks_stay_frames_without_a_warning(tmp_path, shape):
+    path = tmp_path / "stack.npy"
+    np.save(path, np.ones(shape, np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with open_seq(path) as fs:
+            assert len(fs) == shape[0] and fs.frame_shape == shape[1:]

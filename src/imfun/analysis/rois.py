@@ -35,7 +35,8 @@ def load_rois(path: str | os.PathLike, frame_shape: tuple[int, ...] | None = Non
     path : str or path
         - a label image (``.tif``, ``.png`` ...; integers, 0 is background, each
           other value one ROI named by its value);
-        - a mask image (one non-zero value, e.g. 0/255 or bool): one ROI, or one per
+        - a mask image (bool, or one non-zero value that is 1 or the type's
+          largest, e.g. 0/255 in an 8-bit PNG): one ROI named ``'1'``, or one per
           connected component (8-connected) with ``components=True``;
         - a ``.npy`` file: a 2-D label (or mask) image, or a 3-D stack of masks
           ``(n_rois, rows, cols)`` (read without pickles);
@@ -149,7 +150,21 @@ def labels_to_masks(arr: np.ndarray, components: bool = False, what: str = "the 
         comp, n = ndimage.label(arr > 0, structure=np.ones((3, 3), bool))
         return comp[None] == np.arange(1, n + 1)[:, None, None], [str(i + 1) for i in range(n)]
     masks = arr[None] == values[:, None, None]
+    if len(values) == 1 and is_mask_value(int(values[0]), arr.dtype):
+        return masks, ["1"]  # a binary mask is one ROI, whatever value marks it (255 ...)
     return masks, [str(int(v)) for v in values]
+
+
+def is_mask_value(value: int, dtype) -> bool:
+    """Whether the one non-zero value of an image marks a binary mask: 1 or the largest
+    value of its integer type (255 for 8 bits, 65535 for 16 bits), not a label such as 7.
+
+    Examples
+    --------
+    >>> is_mask_value(255, np.uint8), is_mask_value(7, np.uint8), is_mask_value(1, np.int32)
+    (True, False, True)
+    """
+    return value == 1 or (np.issubdtype(dtype, np.integer) and value == np.iinfo(dtype).max)
 
 
 def masks_to_labels(masks: np.ndarray) -> np.ndarray:

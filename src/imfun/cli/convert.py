@@ -6,6 +6,7 @@ from .common import (
     Formatter,
     add_debug,
     add_input,
+    add_scale,
     dtype_arg,
     open_selected,
     positive_int,
@@ -20,6 +21,12 @@ examples:
   imfun convert 'frames/*.png' stack.tif --dt 0.05        # state the frame interval
   imfun convert movie.tif small.tif --bin 2 --bin-time 4  # 2x2 pixels, 4 frames averaged
   imfun convert movie.tif movie.npy --crop 0:256,0:256 --dtype float32
+  imfun convert movie.tif small8.tif --dtype uint8 --scale     # data range -> 0..255
+  imfun convert movie.tif small8.tif --dtype uint8 --scale 0,4095
+
+--dtype never wraps values around: a narrowing type (float to integer, a narrower or unsigned
+integer) is refused when the data do not fit it (floats that fit are rounded); --scale maps
+the data's exact range (or LO..HI, values outside clipped) onto the type's range instead.
 
 outputs: .tif/.tiff (ImageJ), .ome.tif (OME-TIFF), .h5/.hdf5, .zarr/.ome.zarr (OME-Zarr),
 .npy (no axes), .mp4/.mov/.mkv/.avi (a movie)
@@ -34,6 +41,7 @@ def register(sub) -> None:
     p.add_argument("path", metavar="IN", help="file, folder or glob (quote globs)")
     p.add_argument("output", metavar="OUT", help="output path; its ending chooses the format")
     p.add_argument("--dtype", type=dtype_arg, help="convert the pixels, e.g. uint16 or float32")
+    add_scale(p)
     p.add_argument("--compression", help="TIFF or HDF5 compression, e.g. zlib (TIFF), gzip (HDF5)")
     p.add_argument("--bin", type=positive_int, metavar="N", help="bin N x N pixels (mean)")
     p.add_argument("--bin-time", type=positive_int, metavar="N", help="average N consecutive frames")
@@ -51,6 +59,7 @@ def run(args) -> int:
             out_fs = out_fs.bin(args.bin)
         if args.bin_time and args.bin_time > 1:
             out_fs = out_fs.bin_time(args.bin_time)
-        out = write_sequence(out_fs, args.output, args.overwrite, args.dtype, args.compression)
+        out = write_sequence(out_fs, args.output, args.overwrite, args.dtype, args.compression,
+                             scale=args.scale)
     say(args, f"{len(out_fs)} frames of {out_fs.frame_shape} ({out_fs.meta['axes'].describe()}) -> {out}")
     return 0

@@ -14,6 +14,8 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -124,6 +126,55 @@ def _commit(tmp: Path, target: Path, directory: bool) -> None:
         os.replace(old, target)
         raise
     _remove(old)
+
+
+class Interrupts:
+    """A Ctrl-C (SIGINT) noted by :func:`interrupts_deferred`, raised by :meth:`check`."""
+
+    def __init__(self) -> None:
+        self.pending = False
+
+    def handler(self, signum, frame) -> None:
+        if self.pending:  # a second Ctrl-C does not wait
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` when a Ctrl-C came since the last check."""
+        if self.pending:
+            self.pending = False
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[Interrupts]:
+    """Note Ctrl-C instead of raising it anywhere; raise it at :meth:`Interrupts.check` or at the end.
+
+    Libraries that run Python code in weakref callbacks or destructors (h5py
+    does, for every object it frees) print and *ignore* a ``KeyboardInterrupt``
+    raised there, and the write would run on.  Inside this block SIGINT only
+    sets a flag; the writer checks it between blocks, and a Ctrl-C still
+    pending at the end is raised after the block, so :func:`atomic_target`
+    removes the partial.  A second Ctrl-C raises at once.  Only the main thread
+    with Python's default handler installed is changed; elsewhere the block
+    runs as it is.
+
+    Examples
+    --------
+    >>> with interrupts_deferred() as interrupts:
+    ...     interrupts.check()  # no Ctrl-C came: nothing happens
+    """
+    state = Interrupts()
+    on_main = threading.current_thread() is threading.main_thread()
+    if not on_main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield state
+        return
+    signal.signal(signal.SIGINT, state.handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    state.check()
 
 
 @contextlib.contextmanager

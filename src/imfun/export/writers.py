@@ -6,6 +6,15 @@ memory stays near the engine's budget), writes under a temporary name with
 :func:`imfun.export.atomic.atomic_target`, and carries the physical axes
 (``meta['axes']``, converted to seconds and micrometres) into the format's own
 metadata.
+
+``dtype=`` converts the pixels by the rule of :mod:`imfun.dtypes`: a type that
+holds every value converts plainly, byte order is never a difference, and a
+narrowing conversion (float to integer, to a narrower or unsigned integer)
+goes ahead only when the data fit (floats are rounded), else it stops with an
+error that gives the data's range.  ``rescale=True`` maps the data's exact
+range (``fs.data_range()``, one more pass) linearly onto the range of
+``dtype`` (``[0, 1]`` for a float type), ``rescale=(lo, hi)`` a given range,
+with values outside it clipped; NaN is refused for integer types.
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..axes import AxisScale, to_standard
+from ..dtypes import check_cast, check_range, native, range_cast
 from ..errors import InvalidArgumentError, UnknownArgumentError
 from ..readers.base import require
-from .atomic import atomic_target
+from .atomic import atomic_target, interrupts_deferred
 
 if TYPE_CHECKING:
     from ..fseq.sequence import FrameSequence
@@ -43,7 +53,7 @@ _IMAGEJ_DTYPES = {np.dtype(t) for t in ("uint8", "uint16", "int16", "float32")}
 class Plan:
     """What a writer needs to know before writing: selection, shape, dtype, axes."""
 
-    def __init__(self, fs: FrameSequence, fslice, crop, budget, dtype):
+    def __init__(self, fs: FrameSequence, fslice, crop, budget, dtype, rescale=None):
         from ..fseq.selection import fslice_positions, normalize_crop
 
         self.fs = fs
@@ -51,10 +61,10 @@ class Plan:
         self.crop = normalize_crop(crop, fs.frame_shape)
         self.n = len(fslice_positions(fslice, len(fs)))
         self.frame_shape = tuple(fs.shape(self.crop))
-        self.dtype = np.dtype(dtype) if dtype is not None else np.dtype(fs.dtype)
+        # written in the machine's byte order: '>u2' data are uint16 data
+        self.dtype = native(dtype if dtype is not None else fs.dtype)
         if self.dtype.hasobject:
             raise InvalidArgumentError(f"cannot write frames of dtype {self.dtype}")
-        self.dtype_arg = None if dtype is None else self.dtype
         self.shape = (self.n, *self.frame_shape)
         self.colour = len(self.frame_shape) == 3
         self.nbytes = int(np.prod(self.shape)) * self.dtype.itemsize
@@ -65,6 +75,21 @@ class Plan:
         self.axes = [t, to_standard(*ax[1]), to_standard(*ax[2])]
         # frames per block as the engine reads them: chunks must not be larger
         self.per_block = fs.plan(fslice, self.crop, budget).frames_per_block
+        self.rescale = self._rescale_range(rescale, dtype)
+
+    def _rescale_range(self, rescale, dtype) -> tuple[float, float] | None:
+        """``(lo, hi)`` to map onto the target type's range, or None (checked conversion)."""
+        if rescale is None or rescale is False:
+            return None
+        if dtype is None:
+            raise InvalidArgumentError("rescale= maps the data onto the range of dtype=: give the type "
+                                       "too, e.g. dtype='uint8', rescale=True")
+        if rescale is True:
+            lo, hi = np.asarray(self.fs.data_range(self.fslice, self.crop, self.budget), float).T
+            return check_range(np.min(lo), np.max(hi))  # colour: one range for all channels
+        if not isinstance(rescale, tuple | list) or len(rescale) != 2:
+            raise InvalidArgumentError(f"rescale is True (the data's range) or (lo, hi), got {rescale!r}")
+        return check_range(*rescale)
 
     @property
     def frame_is_space(self) -> bool:
@@ -93,10 +118,13 @@ class Plan:
             self.budget, self.per_block = lo, want
 
     def blocks(self, desc: str) -> Iterator[tuple[int, np.ndarray]]:
-        for start, block in self.fs.iter_blocks(self.fslice, self.crop, dtype=self.dtype_arg,
-                                                budget=self.budget, desc=desc):
-            if block.dtype != self.dtype:
-                block = block.astype(self.dtype)
+        """Blocks in the target type: checked (never wrapped) or rescaled (see the module's notes)."""
+        for start, block in self.fs.iter_blocks(self.fslice, self.crop, budget=self.budget, desc=desc):
+            where = f"frames {start}-{start + len(block) - 1}"
+            if self.rescale is not None:
+                block = range_cast(block, self.dtype, *self.rescale, where=where)
+            else:
+                block = check_cast(block, self.dtype, where)
             yield start, block
 
     def frames(self, desc: str, transpose=None) -> Iterator[np.ndarray]:
@@ -160,14 +188,14 @@ def _imagej_unit(unit: str) -> str:
 # -- TIFF -------------------------------------------------------------------------
 def to_tiff(fs: FrameSequence, path, *, imagej: bool = True, ome: bool = False, compression=None,
             overwrite: bool = False, fslice=None, crop=None, budget=None, dtype=None,
-            bigtiff: bool | None = None) -> Path:
+            bigtiff: bool | None = None, rescale=None) -> Path:
     """Write the frames to a multi-page TIFF: an ImageJ hyperstack or an OME-TIFF.
 
     See :meth:`imfun.export.methods.ExportMixin.to_tiff`.
     """
     import tifffile
 
-    plan = Plan(fs, fslice, crop, budget, dtype)
+    plan = Plan(fs, fslice, crop, budget, dtype, rescale)
     if ome:
         imagej = False
     if imagej and plan.dtype not in _IMAGEJ_DTYPES:
@@ -231,13 +259,13 @@ def to_tiff(fs: FrameSequence, path, *, imagej: bool = True, ome: bool = False, 
 # -- HDF5 -------------------------------------------------------------------------
 def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
             compression_opts=None, chunks=True, overwrite: bool = False, fslice=None, crop=None,
-            budget=None, dtype=None) -> Path:
+            budget=None, dtype=None, rescale=None) -> Path:
     """Write the frames to one chunked HDF5 data set with the axes as attributes.
 
     See :meth:`imfun.export.methods.ExportMixin.to_hdf5`.
     """
     h5py = require("h5py", "hdf5")
-    plan = Plan(fs, fslice, crop, budget, dtype)
+    plan = Plan(fs, fslice, crop, budget, dtype, rescale)
     if compression not in (None, "gzip", "lzf", "szip") and not isinstance(compression, int):
         raise InvalidArgumentError(
             f"HDF5 compression is None, 'gzip' (with compression_opts=0..9) or 'lzf', got {compression!r}")
@@ -245,8 +273,10 @@ def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
         raise InvalidArgumentError(f"dataset must be a name such as 'data', got {dataset!r}")
     if chunks is True:
         chunks = _frame_chunks(plan)
+    # a Ctrl-C raised inside h5py's weakref callbacks would be printed and ignored: it is
+    # deferred to the next block instead (and to the end), so the write stops and is removed
     with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp, \
-            h5py.File(tmp, "w") as h5:
+            interrupts_deferred() as interrupts, h5py.File(tmp, "w") as h5:
         ds = h5.create_dataset(dataset, shape=plan.shape, dtype=plan.dtype, chunks=chunks,
                                compression=compression, compression_opts=compression_opts)
         t_ax, y_ax, x_ax = plan.axes
@@ -264,6 +294,7 @@ def to_hdf5(fs: FrameSequence, path, dataset: str = "data", *, compression=None,
         step = ds.chunks[0] if ds.chunks else 1
         plan.align_blocks(step)
         for start, block in rechunk(plan.blocks("to_hdf5"), step):
+            interrupts.check()
             ds[start:start + len(block)] = block
     return Path(path)
 
@@ -308,13 +339,13 @@ def ngff_multiscales(plan: Plan, name: str = "") -> list[dict]:
 
 
 def to_zarr(fs: FrameSequence, path, *, overwrite: bool = False, chunks=None, compressors="auto",
-            fslice=None, crop=None, budget=None, dtype=None) -> Path:
+            fslice=None, crop=None, budget=None, dtype=None, rescale=None) -> Path:
     """Write the frames as an OME-Zarr (NGFF 0.4) image: a group with the array ``'0'``.
 
     See :meth:`imfun.export.methods.ExportMixin.to_zarr`.
     """
     zarr = require("zarr", "zarr")
-    plan = Plan(fs, fslice, crop, budget, dtype)
+    plan = Plan(fs, fslice, crop, budget, dtype, rescale)
     # NGFF orders axes time, channel, space: colour frames are stored as (t, c, y, x)
     shape = (plan.n, plan.frame_shape[2], *plan.frame_shape[:2]) if plan.colour else plan.shape
     if chunks is None:
@@ -351,12 +382,12 @@ def to_zarr(fs: FrameSequence, path, *, overwrite: bool = False, chunks=None, co
 
 # -- NPY --------------------------------------------------------------------------
 def to_npy(fs: FrameSequence, path, *, overwrite: bool = False, fslice=None, crop=None, budget=None,
-           dtype=None) -> Path:
+           dtype=None, rescale=None) -> Path:
     """Write the frames to a ``.npy`` file (a memory map filled block by block).
 
     See :meth:`imfun.export.methods.ExportMixin.to_npy`.
     """
-    plan = Plan(fs, fslice, crop, budget, dtype)
+    plan = Plan(fs, fslice, crop, budget, dtype, rescale)
     with atomic_target(path, overwrite=overwrite, sources=_sources(fs)) as tmp:
         with open(tmp, "wb") as fh:
             header = {"descr": np.lib.format.dtype_to_descr(plan.dtype), "fortran_order": False,

@@ -4,18 +4,33 @@ A single file is memory-mapped (``np.load(mmap_mode='r')``): frame ``i`` and
 any crop cost only their bytes.  A collection (glob, list or folder) holds one
 frame per file; headers are checked at opening, frames are read in threads.
 Files are never unpickled (``allow_pickle=False``).
+
+A 3-D array is ambiguous: ``(frames, rows, cols)`` or one colour image
+``(rows, cols, channels)`` as ``imageio``/``PIL`` give it.  It is read as one
+RGB(A) frame when its last axis is 3 or 4 and both other axes are longer than
+4 (no frame is 3 or 4 pixels wide in practice, while few stacks hold under 5
+frames of 3 columns); the choice is stated in ``reader.metadata['layout']``
+and a warning.  ``NpyReader(path, colour=False)`` forces frames,
+``colour=True`` one colour frame: ``FrameSequence(NpyReader(path, colour=False))``.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from ..axes import Axes
-from ..errors import CorruptFileError, ShapeMismatchError, UnsupportedFormatError
+from ..errors import (
+    CorruptFileError,
+    ImfunWarning,
+    InvalidArgumentError,
+    ShapeMismatchError,
+    UnsupportedFormatError,
+)
 from ..fseq.sequence import FrameSequence
 from .base import FilesReader, Reader, apply_crop, as_slice, thread_map
 from .registry import register, resolve
@@ -64,13 +79,41 @@ def load_npy(path, mmap: bool = True) -> np.ndarray:
         raise CorruptFileError(f"cannot read {path} ({exc})") from exc
 
 
+def looks_like_colour_image(shape: tuple[int, ...]) -> bool:
+    """Whether a 3-D shape is one ``(rows, cols, 3 or 4)`` colour image rather than frames.
+
+    Examples
+    --------
+    >>> looks_like_colour_image((480, 640, 3)), looks_like_colour_image((100, 64, 64))
+    (True, False)
+    """
+    return len(shape) == 3 and shape[2] in (3, 4) and shape[0] > 4 and shape[1] > 4
+
+
 class NpyReader(Reader):
     """Reads one ``.npy`` file, memory-mapped: a 3-D ``(frames, rows, cols)`` or 4-D
-    ``(..., channels)`` array, or a 2-D array (one frame)."""
+    ``(..., channels)`` array, or a 2-D array (one frame).
+
+    ``colour`` says how a 3-D array is read: None decides by
+    :func:`looks_like_colour_image` (and says so in ``metadata['layout']`` and a
+    warning), True reads it as one colour frame ``(rows, cols, channels)``, False
+    as frames ``(frames, rows, cols)``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os, warnings
+    >>> p = os.path.join(tempfile.mkdtemp(), 'rgb.npy'); np.save(p, np.zeros((48, 64, 3), np.uint8))
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter('ignore')
+    ...     NpyReader(p).shape
+    (1, 48, 64, 3)
+    >>> NpyReader(p, colour=False).shape
+    (48, 64, 3)
+    """
 
     cheap_crop = True
 
-    def __init__(self, path):
+    def __init__(self, path, colour: bool | None = None):
         path = Path(path)
         self.paths = (str(path),)
         self.source = str(path)
@@ -78,7 +121,13 @@ class NpyReader(Reader):
         self.metadata = {}
         self._arr = None
         shape, self.dtype = npy_header(path)
-        if len(shape) == 2:
+        if colour is not None and len(shape) != 3:
+            raise InvalidArgumentError(f"colour= chooses how a 3-D array is read, but {path} holds {shape}")
+        guess = colour is None and looks_like_colour_image(shape)
+        self._one_frame = len(shape) == 2 or bool(colour) or guess
+        if len(shape) == 3:
+            self._state_layout(path, shape, colour)
+        if self._one_frame:
             shape = (1, *shape)  # one frame
         if len(shape) not in (3, 4):
             raise ShapeMismatchError(
@@ -86,10 +135,21 @@ class NpyReader(Reader):
                 "(one frame), 3-D (frames, rows, cols) or 4-D (frames, rows, cols, channels)")
         self.shape = shape
 
+    def _state_layout(self, path: Path, shape: tuple[int, ...], colour: bool | None) -> None:
+        if self._one_frame:
+            self.metadata["layout"] = f"one colour frame (rows, cols, channels) = {shape}"
+        else:
+            self.metadata["layout"] = f"{shape[0]} frames (frames, rows, cols) = {shape}"
+        if colour is None and self._one_frame:
+            warnings.warn(f"{path.name} holds {shape}: read as one colour frame of {shape[0]} x {shape[1]} "
+                          f"pixels and {shape[2]} channels; for {shape[0]} frames of {shape[1]} x "
+                          f"{shape[2]} use FrameSequence(NpyReader(path, colour=False))",
+                          ImfunWarning, stacklevel=4)
+
     def _array(self) -> np.ndarray:
         if self._arr is None:
             arr = load_npy(self.paths[0])
-            self._arr = arr[np.newaxis] if arr.ndim == 2 else arr
+            self._arr = arr[np.newaxis] if self._one_frame else arr
         return self._arr
 
     def _read(self, frames, crop):
