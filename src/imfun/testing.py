@@ -196,6 +196,18 @@ class ReaderConformance:
         self.assert_frames(np.asarray(sub), expected[1:11][::2][[3, 0, 0]], "fs[1:11][::2][[3,0,0]]")
         self.assert_frames(sub[1], expected[1], "sub-sequence frame")
 
+    def test_random_access_equals_sequential(self, conformance_source):
+        """Every frame read alone, in a shuffled and in reversed order, equals the same frame of
+        one sequential pass (decoders that reorder frames, seek points, caches)."""
+        src, _ = conformance_source
+        with self.open(src) as fs:
+            sequential = np.stack(list(fs))
+        order = np.random.default_rng(7).permutation(len(sequential))
+        with self.open(src) as fs:
+            for k in order:
+                np.testing.assert_array_equal(fs[int(k)], sequential[k], err_msg=f"fs[{k}] read at random")
+            np.testing.assert_array_equal(np.asarray(fs[::-1]), sequential[::-1], err_msg="fs[::-1]")
+
     def test_as3darray(self, frames_fs):
         expected, fs = frames_fs
         crop = (slice(2, 13), slice(3, 18, 2))

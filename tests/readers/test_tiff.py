@@ -329,7 +329,7 @@ def test_cut_short_contiguous_file(tmp_path):
     with tifffile.TiffFile(path) as tif:
         offset = tif.series[0].dataoffset
     path.write_bytes(path.read_bytes()[:offset + 6 * data[0].nbytes + 100])
-    with pytest.warns(TruncatedFileWarning, match="claims 10"), open_seq(path) as fs:
+    with pytest.warns(TruncatedFileWarning, match="announces 10"), open_seq(path) as fs:
         assert len(fs) == 6
         np.testing.assert_array_equal(np.asarray(fs), data[:6])
 
@@ -464,7 +464,7 @@ def test_cut_short_opens_complete_frames(tmp_path, case, imagej):
         planes = keep // plane
         # complete frames; one plane picked (z=1, ch=1): frame t needs only plane 3t + 1
         k = (planes - 2) // 3 + 1 if case in ("TZ-z1", "TC-ch1") else planes // per_frame
-        with pytest.warns(TruncatedFileWarning, match=f"claims {n_planes} images"), \
+        with pytest.warns(TruncatedFileWarning, match=f"announces {n_planes} images"), \
                 FSeq_tiff(path, **kwargs) as fs:
             assert len(fs) == k, keep
             assert fs.reader.cheap_crop  # the contiguous data are memory-mapped

@@ -202,3 +202,34 @@ def test_metamorph_stk_with_planes_in_one_ifd(tmp_path):
         np.testing.assert_array_equal(fs[3], data[3])
         np.testing.assert_array_equal(np.asarray(fs[[3, 0, 2]]), data[[3, 0, 2]])
         assert fs.meta["axes"][0] == (2.0, "µm")
+
+
+# -- warnings that are true -----------------------------------------------------------------------
+def test_a_file_written_in_contiguous_chunks_opens_without_a_warning(tmp_path, recwarn):
+    data = np.arange(60 * 8 * 8, dtype=np.uint16).reshape(60, 8, 8)
+    with tifffile.TiffWriter(tmp_path / "chunks.tif") as tw:
+        for i in range(0, 60, 20):
+            tw.write(data[i:i + 20], contiguous=True)  # tifffile: one series of shape (3, 20, 8, 8)
+    with open_seq(tmp_path / "chunks.tif") as fs:
+        np.testing.assert_array_equal(np.asarray(fs), data)
+    assert not [w for w in recwarn if "imfun" in w.filename or issubclass(w.category, UserWarning)]
+
+
+@pytest.mark.parametrize("how", ["shaped", "plain", "imagej"])
+def test_a_file_cut_short_says_what_was_expected_and_what_is_readable(tmp_path, how):
+    from imfun.errors import TruncatedFileWarning
+
+    data = np.arange(40 * 64 * 64, dtype=np.uint16).reshape(40, 64, 64)
+    kwargs = {"shaped": {}, "plain": {"metadata": None}, "imagej": {"imagej": True}}[how]
+    tifffile.imwrite(tmp_path / "full.tif", data, **kwargs)
+    cut = (tmp_path / "full.tif").read_bytes()[:200_000]  # 24 frames of 8 KiB and a part
+    (tmp_path / "cut.tif").write_bytes(cut)
+    with pytest.warns(TruncatedFileWarning) as record, open_seq(tmp_path / "cut.tif") as fs:
+        n = len(fs)
+        np.testing.assert_array_equal(np.asarray(fs), data[:n])
+    messages = [str(w.message) for w in record if w.category is TruncatedFileWarning]
+    assert len(messages) == 1, messages  # said once
+    if how == "plain":  # no header says how many: the broken directory chain is named
+        assert n == 1 and "past the end of the file" in messages[0]
+    else:
+        assert n == 24 and "announces 40 images but only 24 are in the file" in messages[0]

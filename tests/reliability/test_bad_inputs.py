@@ -260,7 +260,7 @@ def test_header_claiming_more_images_opens_what_exists(tmp_path):
     path = tmp_path / "claims.tif"
     tifffile.imwrite(path, page, metadata=None,
                      description="ImageJ=1.11a\nimages=3500\nslices=3500\nunit=micron\n")
-    with pytest.warns(E.TruncatedFileWarning, match="claims 3500 images but the file holds 1"):
+    with pytest.warns(E.TruncatedFileWarning, match="announces 3500 images but only 1 are in the file"):
         fs = open_seq(path)
     with fs:
         assert len(fs) == 1

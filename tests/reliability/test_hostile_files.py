@@ -55,7 +55,7 @@ def test_imagej_header_claiming_billions_of_images(tmp_path):
     path = tmp_path / "claims.tif"
     tifffile.imwrite(path, page, metadata=None,
                      description="ImageJ=1.11a\nimages=4000000000\nframes=4000000000\n")
-    with peak_memory() as peak, pytest.warns(TruncatedFileWarning, match="claims 4000000000 images"):
+    with peak_memory() as peak, pytest.warns(TruncatedFileWarning, match="announces 4000000000 images"):
         fs = open_seq(path)
     with fs:
         assert len(fs) == 1

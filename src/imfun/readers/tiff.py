@@ -16,6 +16,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -178,7 +179,7 @@ class TiffReader(Reader):
         if k is None:
             raise UnsupportedFormatError(f"{self.path}: cannot tell pages from the series axes "
                                          f"{axes!r} {shape}")
-        lead_axes, lead_shape = axes[:k], shape[:k]
+        lead_axes, lead_shape = _unique_names(axes[:k]), shape[:k]
         self._page_axes, self._page_shape = axes[k:], shape[k:]
         if "C" in self._page_axes and "S" not in self._page_axes:
             # channels stored as separate sample planes of one page (planar configuration 2,
@@ -239,11 +240,19 @@ class TiffReader(Reader):
         if n_frames == 0:
             raise CorruptFileError(f"{self.path} holds no complete frame (the header claims "
                                    f"{max(n_claimed, claimed_images)} images); the file is truncated")
+        # a header that counts the images (ImageJ, shaped, OME) tells whether any were lost
+        counted = claimed_images > 0 or s.kind in ("shaped", "imagej", "ome") or cut_short is not None
+        broken = None if counted else _broken_chain(log, os.path.getsize(self.path))
         if n_frames < frames_claimed or n_avail < n_claimed or claimed_images > max(n_avail, n_pages):
             claimed = max(n_claimed, claimed_images)
-            warnings.warn(f"{self.path}: the header claims {claimed} images but the file holds "
-                          f"{min(n_avail, claimed)}, {n_frames} complete frame(s); opening those (the "
-                          "file was probably cut short)", TruncatedFileWarning, stacklevel=4)
+            warnings.warn(f"{self.path} is cut short: its header announces {claimed} images but only "
+                          f"{min(n_avail, claimed)} are in the file; opening the {n_frames} complete "
+                          "frame(s)", TruncatedFileWarning, stacklevel=4)
+        elif broken is not None:
+            warnings.warn(f"{self.path} is cut short: the directory after frame {n_frames} lies at byte "
+                          f"{broken}, past the end of the file ({os.path.getsize(self.path)} bytes), so "
+                          f"how many frames it held is unknown; opening the {n_frames} readable frame(s)",
+                          TruncatedFileWarning, stacklevel=4)
         elif log:
             warnings.warn(f"{self.path}: tifffile reported: {'; '.join(dict.fromkeys(log))}",
                           MetadataWarning, stacklevel=4)
@@ -373,6 +382,25 @@ class TiffReader(Reader):
             tif, self._tif = getattr(self, "_tif", None), None
             if tif is not None:
                 tif.close()
+
+
+def _broken_chain(log: list[str], file_size: int) -> int | None:
+    """The offset of a directory that tifffile could not read because it lies past the end of
+    the file (a file cut short), from what tifffile logged; None if there is none."""
+    for message in log:
+        m = re.search(r"invalid page offset (\d+)", message)
+        if m and int(m.group(1)) >= file_size:
+            return int(m.group(1))
+    return None
+
+
+def _unique_names(letters: str) -> list[str]:
+    """Axis letters made unique: tifffile names several generic axes alike (``QQYX`` for a
+    file written in contiguous chunks), ``['Q', 'Q1']``."""
+    out: list[str] = []
+    for a in letters:
+        out.append(a if a not in out else f"{a}{sum(1 for b in out if b[0] == a)}")
+    return out
 
 
 def _single_page_series(series) -> bool:
