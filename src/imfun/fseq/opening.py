@@ -52,8 +52,21 @@ def open_seq(path, *args, **kwargs) -> FrameSequence:
         return _construct(FSeq_arr, path, args, kwargs)
     src = registry.resolve(path)
     entry = registry.find_format(src)
+    _check_options(entry, kwargs)
     arg = path if isinstance(path, str | os.PathLike) else [str(f) for f in src.files]
     return _construct(entry.seq_class, arg, args, kwargs)
+
+
+def _check_options(entry, kwargs) -> None:
+    """Refuse keywords that the format does not take, naming those it does (from the registry)."""
+    known = {o.name for o in entry.options} | {"fns", "meta"}
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        takes = "; ".join(f"{o.name}= ({o.help})" for o in entry.options) or "no reader options"
+        raise UnknownArgumentError(
+            f"{entry.name} files got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"they take {takes}, "
+            "and fns=, meta=")
 
 
 def _construct(cls, path, args, kwargs) -> FrameSequence:

@@ -68,6 +68,7 @@ from ..errors import (
     CorruptFileError,
     DatasetError,
     EmptySequenceError,
+    ImfunError,
     InvalidArgumentError,
     MetadataWarning,
     ShapeMismatchError,
@@ -75,6 +76,7 @@ from ..errors import (
 from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice
 from .dims import Dims, Selection, open_planes, select
+from .options import AXES, CH, DATASET, Z
 from .registry import register
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -416,6 +418,25 @@ def _describe_list(items) -> str:
     return ", ".join(shown) + more
 
 
+def list_hdf5_contents(path) -> list[dict]:
+    """What an HDF5 file holds, for ``imfun info``: every data set with its shape, type and
+    (for those that could be frames) the axis letters the reader would use."""
+    h5py = require_h5py()
+    out = []
+    with h5py.File(path, "r") as fh:
+        for name, shape, dtype in _list_datasets(fh):
+            item = {"option": f"dataset={name}", "shape": list(shape), "dtype": dtype}
+            if len(shape) >= 3 and np.dtype(dtype).kind in "biuf":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        item["axes"] = describe_dataset(fh[name])[0]
+                    except ImfunError:
+                        item["axes"] = "? (give axes=)"
+            out.append(item)
+    return out
+
+
 def find_dataset(fh, dataset: str | None, path: Path):
     """The data set named ``dataset``, or the one numeric data set of 3 or more dimensions."""
     h5py = require_h5py()
@@ -561,6 +582,7 @@ def _sniff(head: bytes) -> bool:
 
 
 @register("hdf5", (".h5", ".hdf5", ".hdf", ".he5", ".nwb"), sniff=_sniff, extra="hdf5",
+          options=(DATASET, AXES, CH, Z), contents=list_hdf5_contents,
           description="HDF5 data set (h5py); dataset= names it, axes= says where time is")
 class FSeq_hdf5(FrameSequence):
     """Frames from a data set of an HDF5 file.

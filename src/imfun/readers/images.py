@@ -18,6 +18,7 @@ from ..fseq.opening import img_getter
 from ..fseq.sequence import FrameSequence
 from . import registry
 from .base import FilesReader
+from .options import CH
 
 ENDINGS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif")
 _TIFF = (".tif", ".tiff")
@@ -162,6 +163,7 @@ class FSeq_img(FrameSequence):
 
 # below the TIFF reader, which opens a single TIFF file whatever its pages
 @registry.register("images", ENDINGS, collection=True, single=True, priority=-1,
+                   options=(CH,),
                    description="image files, one frame per file (a glob, folder, list or one file)")
 class FSeq_glob(FSeq_img):
     """A frame sequence from image files matching a glob pattern (see :class:`FSeq_img`).

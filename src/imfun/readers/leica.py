@@ -38,6 +38,7 @@ from ..errors import CorruptFileError, MetadataWarning
 from ..fseq.sequence import FrameSequence
 from . import registry
 from .images import ENDINGS, ImageFilesReader
+from .options import CH, XMLNAME
 
 _MARKERS = (b"<Data>", b"<Image", b"LeicaImage", b"ImageDescription")
 _HEAD_BYTES = 4096
@@ -321,6 +322,7 @@ class LeicaImagesReader(ImageFilesReader):
 
 # single=False: one file with an XML beside it is more likely a multi-page TIFF than a one-frame export
 @registry.register("leica", ENDINGS, collection=True, single=False, claims=claims, priority=10,
+                   options=(CH, XMLNAME),
                    description="image files exported by Leica LAS AF / LAS X with their XML")
 class FSeq_imgleic(FrameSequence):
     """FrameSequence around the image files created by Leica software.

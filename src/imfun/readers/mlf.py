@@ -29,6 +29,7 @@ from ..axes import Axes, to_standard
 from ..errors import CorruptFileError, InvalidArgumentError
 from ..fseq.sequence import FrameSequence
 from .base import Reader, apply_crop, as_slice
+from .options import KIND
 from .registry import register
 
 DATA_OFFSET = 0x10000
@@ -149,7 +150,8 @@ class MLFReader(Reader):
         self._mm = None
 
 
-@register("mlf", [".mlf"], sniff=sniff_mlf, description="Moor FLPI laser-speckle flux images")
+@register("mlf", [".mlf"], sniff=sniff_mlf,
+          options=(KIND,), description="Moor FLPI laser-speckle flux images")
 class FSeq_mlf(FrameSequence):
     """Frames of a Moor FLPI laser-speckle file (``.mlf``, V2 or V3).
 

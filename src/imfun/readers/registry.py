@@ -24,7 +24,7 @@ BUILTIN_MODULES = (
     "imfun.readers.tiff", "imfun.readers.images", "imfun.readers.npy",
     "imfun.readers.text", "imfun.readers.hdf5", "imfun.readers.zarr", "imfun.readers.video",
     "imfun.readers.leica", "imfun.readers.mes", "imfun.readers.mlf", "imfun.readers.spe",
-    "imfun.readers.vendor",
+    "imfun.readers.vendor", "imfun.readers.scanimage",
 )
 SNIFF_BYTES = 512
 
@@ -65,6 +65,8 @@ class FormatEntry:
     extra: str | None = None  # the pip extra that this format needs
     description: str = ""
     directory: bool = False  # a single source stored as a folder (e.g. a .zarr store)
+    options: tuple = ()  # the Option objects (imfun.readers.options) its readers take
+    contents: Callable | None = None  # path -> list of dicts: what the file holds (imfun info)
 
     def accepts(self, src: Source) -> bool:
         if src.is_collection and not self.collection:
@@ -81,13 +83,20 @@ _loaded = False
 
 
 def register(name: str, endings: Sequence[str], *, sniff=None, collection=False, single=True,
-             claims=None, priority=0, extra=None, description="", directory=False):
-    """Class decorator: register a ``FrameSequence`` subclass as the reader of a format."""
+             claims=None, priority=0, extra=None, description="", directory=False, options=(),
+             contents=None):
+    """Class decorator: register a ``FrameSequence`` subclass as the reader of a format.
+
+    ``options`` lists the :class:`~imfun.readers.options.Option` objects the format takes
+    (besides ``fns`` and ``meta``): ``open_seq`` checks keywords against them and the command
+    line makes its options from them.  ``contents(path)`` lists what a file holds (series,
+    data sets, planes, channels) for ``imfun info``.
+    """
 
     def deco(cls):
         _REGISTRY.append(FormatEntry(name, cls, tuple(e.lower() for e in endings), sniff,
                                      collection, single, claims, priority, extra, description,
-                                     directory))
+                                     directory, tuple(options), contents))
         return cls
 
     return deco
@@ -193,12 +202,21 @@ def find_format(src: Source) -> FormatEntry:
         f"{src.ending or 'several different endings'!r}. Supported: {supported}")
 
 
+def all_options() -> list:
+    """Every option some format takes, once each, in the order the formats declare them."""
+    seen: dict[str, object] = {}
+    for entry in formats():
+        for option in entry.options:
+            seen.setdefault(option.name, option)
+    return list(seen.values())
+
+
 def supported_formats() -> list[str]:
     """Short descriptions of the registered formats, for help texts."""
     return [f"{e.name}: {' '.join(e.endings)}" for e in formats()]
 
 
-__all__ = ["FormatEntry", "Source", "file_ending", "find_format", "formats", "natural_key",
+__all__ = ["FormatEntry", "Source", "all_options", "file_ending", "find_format", "formats", "natural_key",
            "register", "resolve", "sorted_file_names", "supported_formats"]
 
 

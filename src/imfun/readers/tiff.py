@@ -34,6 +34,7 @@ from ..errors import (
 from ..fseq.sequence import FrameSequence
 from .base import ConcatReader, Reader, apply_crop, as_slice
 from .dims import Dims, open_planes, select
+from .options import CH, SERIES, Z
 from .registry import Source, register, resolve
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
@@ -524,7 +525,18 @@ def _ome_length(px: dict, name: str) -> AxisScale | None:
     return to_standard(float(px[name]), px.get(name + "Unit", "µm"))
 
 
+def list_tiff_contents(path) -> list[dict]:
+    """What a TIFF file holds, for ``imfun info``: every series with its axes, shape and type."""
+    import tifffile
+
+    with _collect_tifffile_log(), tifffile.TiffFile(path) as tif:
+        len(tif.pages)  # index the chain first (see TiffReader._parse)
+        return [{"option": f"series={i}", "axes": s.axes, "shape": [int(n) for n in s.shape],
+                 "dtype": str(s.dtype), "kind": s.kind} for i, s in enumerate(tif.series)]
+
+
 @register("tiff", (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"), sniff=is_tiff,
+          options=(CH, SERIES, Z), contents=list_tiff_contents,
           description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF")
 class FSeq_tiff(FrameSequence):
     """Frames of a multi-page TIFF file (plain, BigTIFF, ImageJ hyperstack, OME-TIFF).
@@ -581,7 +593,7 @@ def _multipage_files(src: Source) -> bool:
 
 
 @register("tiff-files", [".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"], collection=True,
-          single=False, claims=_multipage_files, priority=5,
+          single=False, claims=_multipage_files, priority=5, options=(CH, SERIES, Z),
           description="several multi-page TIFF files, one acquisition split over files")
 class FSeq_tiffs(FrameSequence):
     """Frames of several multi-page TIFF files, one after another.

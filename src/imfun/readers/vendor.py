@@ -34,6 +34,7 @@ from ..errors import (
 from ..fseq.sequence import FrameSequence
 from .base import Reader, require
 from .dims import Dims, select
+from .options import CH, SERIES, Z
 from .registry import register
 from .tiff import TiffReader
 
@@ -153,6 +154,26 @@ class VendorReader(Reader):
             self._close_handle(handle)
 
 
+def list_vendor_contents(path) -> list[dict]:
+    """What a vendor file holds, for ``imfun info``: each series with the sizes of its axes
+    and its channel names (every series is opened at plane 0, headers only)."""
+    from .registry import file_ending
+
+    cls = {".nd2": ND2Reader, ".lif": LIFReader, ".czi": CZIReader, ".oif": OIFReader,
+           ".oib": OIFReader}[file_ending(path)]
+    out = []
+    for index in range(10_000):
+        try:
+            reader = cls(path, series=index, z=0)
+        except DatasetError:
+            break
+        with reader:
+            out.append({"option": f"series={index}", "sizes": dict(reader.sizes),
+                        "dtype": str(reader.dtype),
+                        "channel_names": list(reader.metadata.get("channel_names", []))})
+    return out
+
+
 def _check_series(path, index: int, n: int, what: str = "series") -> None:
     if not 0 <= index < n:
         raise DatasetError(f"{path} holds {n} {what} (0..{n - 1}); series={index} does not exist")
@@ -213,7 +234,8 @@ class ND2Reader(VendorReader):
         return data
 
 
-@register("nd2", [".nd2"], extra="vendor", description="Nikon NIS-Elements ND2 (nd2)")
+@register("nd2", [".nd2"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
+          description="Nikon NIS-Elements ND2 (nd2)")
 class FSeq_nd2(FrameSequence):
     """Frames of a Nikon ND2 file (needs ``pip install 'imfun[vendor]'``).
 
@@ -274,7 +296,8 @@ class LIFReader(VendorReader):
         return im.frame(**{k: v for k, v in sel.items() if k in im.sizes})
 
 
-@register("lif", [".lif"], extra="vendor", description="Leica LIF (liffile)")
+@register("lif", [".lif"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
+          description="Leica LIF (liffile)")
 class FSeq_lif(FrameSequence):
     """Frames of one image of a Leica LIF file (needs ``pip install 'imfun[vendor]'``).
 
@@ -328,7 +351,8 @@ class CZIReader(VendorReader):
         return self._data[key]
 
 
-@register("czi", [".czi"], extra="vendor", description="Zeiss CZI (czifile)")
+@register("czi", [".czi"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
+          description="Zeiss CZI (czifile)")
 class FSeq_czi(FrameSequence):
     """Frames of one scene of a Zeiss CZI file (needs ``pip install 'imfun[vendor]'``).
 
@@ -380,7 +404,8 @@ class OIFReader(VendorReader):
         return self._data[key]
 
 
-@register("oif", [".oif", ".oib"], extra="vendor", description="Olympus OIF/OIB (oiffile)")
+@register("oif", [".oif", ".oib"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
+          description="Olympus OIF/OIB (oiffile)")
 class FSeq_oif(FrameSequence):
     """Frames of an Olympus OIF/OIB file (needs ``pip install 'imfun[vendor]'``).
 
@@ -467,7 +492,7 @@ class STKReader(TiffSeriesReader):
         return scales, {}
 
 
-@register("lsm", [".lsm"], priority=5, description="Zeiss LSM (tifffile)")
+@register("lsm", [".lsm"], priority=5, options=(SERIES, CH, Z), description="Zeiss LSM (tifffile)")
 class FSeq_lsm(FrameSequence):
     """Frames of a Zeiss LSM file (read with tifffile).
 
@@ -483,7 +508,7 @@ class FSeq_lsm(FrameSequence):
         super().__init__(LSMReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
 
 
-@register("stk", [".stk"], priority=5, description="MetaMorph STK (tifffile)")
+@register("stk", [".stk"], priority=5, options=(SERIES, CH, Z), description="MetaMorph STK (tifffile)")
 class FSeq_stk(FrameSequence):
     """Frames of a MetaMorph STK stack (read with tifffile).
 

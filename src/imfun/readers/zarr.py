@@ -45,6 +45,7 @@ from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice, require
 from .dims import open_planes
 from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
+from .options import ARRAY, AXES, CH, LEVEL, Z
 from .registry import Source, file_ending, register
 
 ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
@@ -384,7 +385,7 @@ def _claims(src: Source) -> bool:
 
 
 @register("zarr", (".zarr", ".ome.zarr"), sniff=lambda head: not head, claims=_claims, single=True,
-          directory=True, extra="zarr",
+          directory=True, extra="zarr", options=(ARRAY, LEVEL, AXES, CH, Z),
           description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose")
 class FSeq_zarr(FrameSequence):
     """Frames from an array of a Zarr store or an OME-Zarr image.
