@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pickle
 import struct
+import zlib
 
 import h5py
 import numpy as np
 import pytest
 import scipy.io
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imfun.errors import (
     ChannelError,
@@ -18,6 +21,7 @@ from imfun.errors import (
     UnsupportedFormatError,
 )
 from imfun.fseq import open_seq
+from imfun.readers.matv5 import MAX_DEPTH, scan_mat5
 from imfun.readers.mes import FSeq_mes, list_mes_records, mat_version
 from imfun.testing import ReaderConformance
 
@@ -256,6 +260,13 @@ def test_missing_image_variable(tmp_path):
         FSeq_mes(path)
 
 
+def test_image_variable_of_the_wrong_class(tmp_path):
+    variables = {"Df0001": xyt_record(["IF0001_001"], ["pmtUG"]), "IF0001_001": {"x": 1.0}}
+    path = write_v5(tmp_path / "struct.mes", variables)
+    with pytest.raises(CorruptFileError, match="a MATLAB struct, not numbers"):
+        FSeq_mes(path)
+
+
 def test_not_matlab(tmp_path):
     p = tmp_path / "x.mes"
     p.write_bytes(b"hello" * 100)
@@ -269,3 +280,164 @@ def test_pickle(mesfile):
         reader = pickle.loads(pickle.dumps(fs.reader))
         np.testing.assert_array_equal(reader.read(slice(2, 5)), g[2:5])
         reader.close()
+
+
+# -- the MATLAB v5 validator (imfun.readers.matv5) ------------------------------------------------
+def test_compressed_v5_reads_as_uncompressed(tmp_path):
+    variables, g, r, zs = make_content()
+    out = {k: _struct_array_v5(v) if isinstance(v, list) else v for k, v in variables.items()}
+    path = tmp_path / "packed.mes"
+    scipy.io.savemat(path, out, appendmat=False, format="5", do_compression=True)
+    assert all(v.compressed for v in scan_mat5(path))
+    with FSeq_mes(path, record=2) as fs:
+        np.testing.assert_array_equal(np.asarray(fs), np.stack([g, r], -1))
+    with FSeq_mes(path, record=3, ch=0) as fs:
+        np.testing.assert_array_equal(np.asarray(fs), zs[:, 0])
+
+
+RICH = {"d": np.arange(12.0).reshape(3, 4), "f": np.ones((2, 1), np.float32),
+        "i8": np.arange(-3, 3, dtype=np.int8).reshape(2, 3), "u64": np.array([[2**60]], np.uint64),
+        "b": np.array([[True, False]]), "z": np.array([[1 + 2j, 3 - 1j]]), "empty": np.zeros((0, 3)),
+        "text": "héllo wörld", "texts": np.array(["ab", "cd"]), "cell": np.array([[1.0, "x", np.eye(2)]],
+                                                                                object),
+        "nested": {"a": {"b": {"c": np.arange(3)}}, "s": "t"},
+        "sparse": __import__("scipy.sparse").sparse.random(5, 4, 0.4, random_state=1, format="csc")}
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_scan_agrees_with_scipy(tmp_path, compressed):
+    path = tmp_path / "rich.mat"
+    scipy.io.savemat(path, RICH, do_compression=compressed)
+    found = {v.name: ("logical" if v.logical else v.class_name,
+                      v.dims[:-1] if v.class_name == "char" else v.dims, v.compressed)
+             for v in scan_mat5(path)}
+    # whosmat gives a char array's shape without the length of its strings
+    assert found == {n: (c, tuple(s), compressed) for n, s, c in scipy.io.whosmat(path)}
+
+
+_DTYPES = ["f8", "f4", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "c16", "?"]
+_arrays = st.builds(lambda dt, shape, seed: np.random.default_rng(seed).integers(0, 100, shape).astype(dt),
+                    st.sampled_from(_DTYPES), st.lists(st.integers(0, 4), min_size=1, max_size=3),
+                    st.integers(0, 2**16))
+_values = st.recursive(_arrays | st.text(max_size=5),
+                       lambda inner: st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True),
+                                                     inner, min_size=1, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(variables=st.dictionaries(st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,10}", fullmatch=True), _values,
+                                 min_size=1, max_size=4), compressed=st.booleans())
+def test_scan_accepts_what_scipy_writes(tmp_path, variables, compressed):
+    path = tmp_path / "any.mat"
+    scipy.io.savemat(path, variables, do_compression=compressed)
+    found = scan_mat5(path)
+    assert [v.name for v in found] == [n for n, _, _ in scipy.io.whosmat(path)]
+    assert all(v.compressed == compressed for v in found)
+
+
+def _element(order, mtype, payload):
+    return struct.pack(order + "II", mtype, len(payload)) + payload + b"\0" * (-len(payload) % 8)
+
+
+def _matrix(order, cls, dims, name, parts, flags=0, pad=True):
+    body = (_element(order, 6, struct.pack(order + "II", cls | flags << 8, 0))
+            + _element(order, 5, struct.pack(f"{order}{len(dims)}i", *dims))
+            + _element(order, 1, name.encode()) + b"".join(parts))
+    return struct.pack(order + "II", 14, len(body)) + body
+
+
+def _mat_file(path, order, elements):
+    text = b"MATLAB 5.0 MAT-file, hand-made".ljust(116, b" ")
+    header = text + b"\0" * 8 + struct.pack(order + "H", 0x0100) + (b"IM" if order == "<" else b"MI")
+    path.write_bytes(header + b"".join(elements))
+    return path
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_hand_made_files_both_byte_orders(tmp_path, order):
+    values = np.arange(6.0).reshape(2, 3)
+    real = _element(order, 9, values.astype(order + "f8").tobytes(order="F"))
+    path = _mat_file(tmp_path / "hand.mat", order, [_matrix(order, 6, (2, 3), "x", [real])])
+    (var,) = scan_mat5(path)
+    assert (var.name, var.class_name, var.dims) == ("x", "double", (2, 3))
+    np.testing.assert_array_equal(scipy.io.loadmat(path)["x"], values)
+
+
+def test_damage_is_refused_with_where_and_what(tmp_path):
+    good = tmp_path / "good.mat"
+    scipy.io.savemat(good, {"img": np.arange(20, dtype=np.uint16).reshape(4, 5)})
+    data = good.read_bytes()
+    cases = {
+        "truncated": (data[:-3], r"at offset 128: the element declares \d+ bytes but only"),
+        "header": (data[:100], "128-byte header"),
+        "endian": (data[:126] + b"XX" + data[128:], "endian indicator"),
+        "version": (data[:124] + b"\x00\x02" + data[126:], "version"),
+        "dims": (data[:160] + struct.pack("<i", -4) + data[164:], "dimensions of size >= 0"),
+        "count": (data[:180] + struct.pack("<I", 38) + data[184:], "the real part holds 38 bytes"),
+        "trailing": (data + b"\x01\x02", "an element tag needs 8 bytes"),
+    }
+    for name, (damaged, message) in cases.items():
+        path = tmp_path / f"{name}.mat"
+        path.write_bytes(damaged)
+        with pytest.raises(CorruptFileError, match=message):
+            scan_mat5(path)
+    (tmp_path / "empty.mat").write_bytes(b"")
+    with pytest.raises(CorruptFileError, match="empty"):
+        scan_mat5(tmp_path / "empty.mat")
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    order = "<"
+    inner = _matrix(order, 6, (1, 1), "", [_element(order, 9, struct.pack("<d", 1.0))])
+    for _ in range(MAX_DEPTH + 2):
+        inner = _matrix(order, 1, (1, 1), "", [inner])
+    path = _mat_file(tmp_path / "deep.mat", order, [inner])
+    with pytest.raises(CorruptFileError, match="nested more than"):
+        scan_mat5(path)
+
+
+def test_zip_bombs_and_lying_compressed_sizes_are_refused(tmp_path):
+    order = "<"
+    real = _element(order, 2, bytes(64))
+    matrix = _matrix(order, 9, (8, 8), "a", [real])
+
+    def packed(inner):
+        blob = zlib.compress(inner)
+        return struct.pack("<II", 15, len(blob)) + blob
+
+    ok = _mat_file(tmp_path / "ok.mat", order, [packed(matrix)])
+    assert scan_mat5(ok)[0].dims == (8, 8)
+    np.testing.assert_array_equal(scipy.io.loadmat(ok)["a"], np.zeros((8, 8), np.uint8))
+    bomb = matrix[:4] + struct.pack("<I", 2**31) + matrix[8:]  # declares 2 GiB inflated
+    with pytest.raises(CorruptFileError, match="zip bomb"):
+        scan_mat5(_mat_file(tmp_path / "bomb.mat", order, [packed(bomb)]))
+    short = matrix[:4] + struct.pack("<I", len(matrix) - 16) + matrix[8:]  # inflates to more
+    with pytest.raises(CorruptFileError, match="holds more"):
+        scan_mat5(_mat_file(tmp_path / "short.mat", order, [packed(short)]))
+    blob = zlib.compress(matrix)
+    cut = struct.pack("<II", 15, len(blob) - 9) + blob[:-9]  # the stream ends too early
+    with pytest.raises(CorruptFileError, match="compressed element"):
+        scan_mat5(_mat_file(tmp_path / "cut.mat", order, [cut]))
+
+
+def test_compressed_pixels_are_checked_when_read(tmp_path):
+    """Opening checks the headers of compressed pixel variables; their contents, when read."""
+    frames = np.random.default_rng(9).integers(0, 4000, (40, 32, 32), dtype=np.uint16)
+    variables = {"Df0001": _struct_array_v5(xyt_record(["IF0001_001"], ["pmtUG"], nframes=40,
+                                                       shape=frames.shape)),
+                 "IF0001_001": folded(frames, 0)}
+    path = tmp_path / "packed.mes"
+    scipy.io.savemat(path, variables, appendmat=False, format="5", do_compression=True)
+    found = scan_mat5(path, deep=lambda name: name.startswith("Df"))
+    pixels = next(v for v in found if v.name == "IF0001_001")
+    assert pixels.compressed and not pixels.checked
+    with FSeq_mes(path) as fs:
+        np.testing.assert_array_equal(fs[39], frames[39])
+    data = bytearray(path.read_bytes())
+    end = pixels.offset + 8 + struct.unpack_from("<I", data, pixels.offset + 4)[0]
+    data[end - 200: end - 190] = bytes(10)  # inside the deflate stream, far from its start
+    path.write_bytes(bytes(data))
+    with FSeq_mes(path) as fs:  # the header is fine: it opens
+        assert len(fs) == 40
+        with pytest.raises(CorruptFileError, match="compressed element"):
+            fs[0]

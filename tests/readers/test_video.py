@@ -90,6 +90,22 @@ class TestH264Lossy(ReaderConformance):
                            options={"crf": "10", "bf": "2", "g": "5"})
 
 
+@pytest.mark.skipif(not has_codec("libx264"), reason="libx264 not in this FFmpeg")
+class TestH264AviBFrames(ReaderConformance):
+    """h264 with B-frames in AVI: time stamps in decode order, frames indexed from the packets."""
+
+    seq_class = FSeq_video
+    colour = True
+    atol = 40
+
+    def make_frames(self):
+        return smooth_rgb()
+
+    def write(self, tmp_path, frames):
+        return write_movie(tmp_path / "movie.avi", frames, "libx264", "yuv420p",
+                           options={"crf": "10", "bf": "2", "g": "5"})
+
+
 class TestMpeg4Avi(ReaderConformance):
     seq_class = FSeq_video
     colour = True
@@ -205,6 +221,150 @@ def test_close_pickle_and_no_resource_warning(tmp_path):
         del fs, again
         reader = VideoReader(path)  # dropped without close(): __del__ closes it
         del reader
+
+
+# -- frame-exact in every container: frames that carry their own number ------------------------
+BITS, CODE_ROWS, CODE_COLS = 8, 64, 96  # 2 x 4 blocks of 32 x 24: one bit of the frame number each
+CODECS = {"h264": ("libx264", "yuv420p", {"bf": "2", "g": "12"}),
+          "h264-open-gop": ("libx264", "yuv420p",
+                            {"bf": "3", "x264-params": "open-gop=1:keyint=9:min-keyint=3"}),
+          "mpeg4": ("mpeg4", "yuv420p", {"bf": "2", "g": "12", "qscale": "2"}),
+          "mjpeg": ("mjpeg", "yuvj420p", {})}
+CONTAINERS = ("mp4", "avi", "mkv", "mov")
+N_CODED = 60
+
+
+def numbered_frames(n):
+    """Grey frames whose blocks spell the frame number in binary: robust to lossy codecs."""
+    bits = (np.arange(n)[:, None] >> np.arange(BITS)) & 1
+    blocks = (255 * bits).astype(np.uint8).reshape(n, 2, 4)
+    return np.repeat(np.repeat(blocks, 32, axis=1), 24, axis=2)
+
+
+def frame_numbers(frames):
+    """The numbers the frames ``(n, 64, 96)`` spell (inverse of numbered_frames)."""
+    frames = np.asarray(frames, float)
+    centres = frames.reshape(len(frames), 2, 32, 4, 24)[:, :, 8:24, :, 6:18].mean(axis=(2, 4))
+    bits = (centres > 128).reshape(len(frames), BITS)
+    return (bits << np.arange(BITS)).sum(axis=1)
+
+
+@pytest.fixture(scope="module")
+def numbered_movies(tmp_path_factory):
+    """Each (container, codec) pair PyAV can write: its path, or the reason it cannot."""
+    folder = tmp_path_factory.mktemp("numbered")
+    frames = numbered_frames(N_CODED)
+    movies = {}
+    for container in CONTAINERS:
+        for name, (codec, pix_fmt, options) in CODECS.items():
+            path = folder / f"{name}.{container}"
+            if not has_codec(codec):
+                movies[container, name] = f"{codec} is not in this FFmpeg"
+                continue
+            try:
+                movies[container, name] = write_movie(path, frames, codec, pix_fmt, options=options)
+            except av.FFmpegError as exc:
+                movies[container, name] = f"PyAV cannot write {codec} in {container}: {exc}"
+    return movies
+
+
+def movie_for(numbered_movies, container, codec):
+    found = numbered_movies[container, codec]
+    if isinstance(found, str):
+        pytest.skip(found)
+    return found
+
+
+def decoded_from_start(path):
+    """Ground truth: every frame PyAV decodes, in the order the decoder gives them."""
+    with av.open(str(path)) as c:
+        return np.stack([f.to_ndarray(format="gray") for f in c.decode(c.streams.video[0])])
+
+
+@pytest.mark.parametrize("codec", list(CODECS))
+@pytest.mark.parametrize("container", CONTAINERS)
+def test_every_frame_exact_in_any_order(numbered_movies, container, codec):
+    path = movie_for(numbered_movies, container, codec)
+    truth = decoded_from_start(path)
+    np.testing.assert_array_equal(frame_numbers(truth), np.arange(N_CODED))  # the movie is right
+    rng = np.random.default_rng(7)
+    with open_seq(path, ch="gray") as fs:
+        assert len(fs) == N_CODED
+        np.testing.assert_array_equal(np.asarray(fs), truth)  # sequential, in blocks
+    with open_seq(path, ch="gray") as fs:
+        order = rng.permutation(N_CODED)
+        got = np.stack([fs[int(k)] for k in order])
+        np.testing.assert_array_equal(frame_numbers(got), order)
+        np.testing.assert_array_equal(got, truth[order])
+        np.testing.assert_array_equal(np.asarray(fs[::-1]), truth[::-1])
+        picks = [int(k) for k in rng.integers(0, N_CODED, 15)]
+        np.testing.assert_array_equal(np.asarray(fs[picks]), truth[picks])
+        for start, block in fs.iter_blocks(fslice=(5, 47), budget=7 * CODE_ROWS * CODE_COLS):
+            np.testing.assert_array_equal(block, truth[5 + start: 5 + start + len(block)])
+
+
+def test_avi_with_b_frames_is_indexed_in_decode_order(numbered_movies):
+    """In AVI the demuxer makes the stamps up from the decode order: they cannot be trusted."""
+    path = movie_for(numbered_movies, "avi", "h264")
+    with av.open(str(path)) as c:  # the stamps PyAV gives, in the order of the decoded frames
+        stamps = [f.pts for f in c.decode(c.streams.video[0])]
+    assert stamps != sorted(stamps)
+    with open_seq(path, ch="gray") as fs:
+        assert fs.reader.metadata["frame_order"] == "decode"
+        np.testing.assert_array_equal(frame_numbers(np.asarray(fs)), np.arange(N_CODED))
+    for container, codec in (("mp4", "h264"), ("mkv", "h264"), ("avi", "mjpeg"), ("avi", "mpeg4")):
+        with open_seq(movie_for(numbered_movies, container, codec), ch="gray") as fs:
+            assert fs.reader.metadata["frame_order"] == "pts", (container, codec)
+
+
+def test_stamps_out_of_order_later_switch_to_decode_order(numbered_movies, monkeypatch):
+    """Stamps that look right in the first packets but come out of the decoder out of order."""
+    import imfun.readers.video as video
+
+    path = movie_for(numbered_movies, "avi", "h264")
+    monkeypatch.setattr(video, "PEEK", 2)  # too few packets to see it at open
+    with open_seq(path, ch="gray") as fs:
+        assert fs.reader.metadata["frame_order"] == "pts"
+        np.testing.assert_array_equal(frame_numbers(np.asarray(fs[::-1])), np.arange(N_CODED)[::-1])
+        assert fs.reader.metadata["frame_order"] == "decode"
+        np.testing.assert_array_equal(frame_numbers(np.asarray(fs)), np.arange(N_CODED))
+    with open_seq(path, ch="gray") as fs:  # in one read from the start
+        np.testing.assert_array_equal(frame_numbers(np.asarray(fs)), np.arange(N_CODED))
+
+
+@pytest.mark.parametrize("codec", ["h264", "h264-open-gop"])
+def test_decode_order_seeks_near_the_frame(numbered_movies, codec):
+    """A frame far in the file is reached by a seek, not by decoding from the start."""
+    path = movie_for(numbered_movies, "avi", codec)
+    with open_seq(path, ch="gray") as fs:
+        reader = fs.reader
+        decoded = []
+        original = reader._decode_next
+        reader._decode_next = lambda: (decoded.append(1), original())[1]
+        for k in (55, 40, 58, 30):
+            decoded.clear()
+            assert frame_numbers(fs[k][None])[0] == k
+            assert len(decoded) <= 3 * 12 + 8, (k, len(decoded))  # two groups of pictures, and delay
+
+
+def test_packet_index_groups():
+    from imfun.readers.video import PacketIndex
+
+    keys = [100 * i for i in range(7)]
+    index = PacketIndex(keys, list(range(7)), [True, False, False, True, False, True, False])
+    assert len(index) == 7 and list(index.starts) == [0, 3, 5]
+    assert [index.group_of(k) for k in range(7)] == [0, 0, 0, 1, 1, 2, 2]
+    assert index.seek_stamp(1) == 3
+    assert [index.place(n) for n in (0, 2, 1, 4, 3)] == [0, 1, 2, 3, 4]
+    by_stamp = PacketIndex([5, 5, -1], [9, 7, 8], [True, False, False])  # positions do not tell
+    packet = av.Packet(b"x")  # no position
+    packet.dts = 8
+    assert by_stamp.number(packet) == 2
+    packet.dts = 10
+    with pytest.raises(CorruptFileError, match="not in the index"):
+        by_stamp.number(packet)
+    with pytest.raises(CorruptFileError, match="told apart"):
+        PacketIndex([1, 1], [0, 0], [True, False])
 
 
 # -- the real movie ----------------------------------------------------------------------------

@@ -2,7 +2,10 @@
 
 A MES file is a MATLAB file, either v5 (read with :func:`scipy.io.loadmat`) or
 v7.3 (HDF5 behind a 512-byte MATLAB userblock, read with :mod:`h5py`); the
-header text ("MATLAB 5.0 MAT-file" / "MATLAB 7.3 MAT-file") says which.
+header text ("MATLAB 5.0 MAT-file" / "MATLAB 7.3 MAT-file") says which.  The
+whole element structure of a v5 file is checked by :mod:`imfun.readers.matv5`
+before scipy reads any of it: scipy trusts the sizes in the file, and some
+damaged files would crash the interpreter.
 
 Assumed layout
 --------------
@@ -70,6 +73,8 @@ from ..errors import (
 )
 from ..fseq.sequence import FrameSequence
 from .base import Reader, as_slice, require
+from .matv5 import MatVariable, check_variable, scan_mat5
+from .options import CH, RECORD
 from .registry import register
 
 SUPPORTED_KINDS = ("XYT", "Z-stack", "XY")
@@ -144,8 +149,19 @@ def _h5_plain(f, obj) -> Any:
     return arr.item() if arr.ndim == 0 else arr
 
 
-def _load_descriptors(path: Path, version: str) -> dict[str, list[dict]]:
-    """All ``DfNNNN`` descriptor variables as lists of entry dicts."""
+def _v5_directory(path: Path) -> dict[str, MatVariable]:
+    """The variables of a v5 file, after checking its structure (CorruptFileError if bad): all of
+    it but the contents of compressed pixel variables, checked when they are read."""
+    directory: dict[str, MatVariable] = {}
+    for var in scan_mat5(path, deep=lambda name: bool(_RECORD_RE.match(name))):
+        directory.setdefault(var.name, var)  # of repeated names, scipy reads the first
+    return directory
+
+
+def _load_descriptors(path: Path, version: str,
+                      directory: dict[str, MatVariable] | None = None) -> dict[str, list[dict]]:
+    """All ``DfNNNN`` descriptor variables as lists of entry dicts (``directory``: of a v5 file,
+    from :func:`_v5_directory`)."""
     out: dict[str, list[dict]] = {}
     if version == "7.3":
         h5py = require("h5py", "hdf5")
@@ -156,8 +172,9 @@ def _load_descriptors(path: Path, version: str) -> dict[str, list[dict]]:
         return out
     import scipy.io
 
+    directory = _v5_directory(path) if directory is None else directory
     try:
-        names = [n for n, _, _ in scipy.io.whosmat(path) if _RECORD_RE.match(n)]
+        names = [n for n in directory if _RECORD_RE.match(n)]
         mat = scipy.io.loadmat(path, variable_names=names, struct_as_record=False, squeeze_me=True,
                                appendmat=False) if names else {}
     except Exception as exc:  # scipy raises many types on damaged files (IndexError, MemoryError ...)
@@ -253,11 +270,15 @@ def list_mes_records(path: str | os.PathLike) -> list[dict]:
     path = Path(path)
     out = []
     for name, entries in _load_descriptors(path, mat_version(path)).items():
-        kind = record_kind(entries)
-        out.append({"record": name, "kind": kind, "supported": kind in SUPPORTED_KINDS,
-                    "date": _first_text(entries, "MeasurementDate"),
-                    "channels": _channel_names(entries, kind) if kind in SUPPORTED_KINDS else [],
-                    "shape": _shape(entries, kind)})
+        try:
+            kind = record_kind(entries)
+            out.append({"record": name, "kind": kind, "supported": kind in SUPPORTED_KINDS,
+                        "date": _first_text(entries, "MeasurementDate"),
+                        "channels": _channel_names(entries, kind) if kind in SUPPORTED_KINDS else [],
+                        "shape": _shape(entries, kind)})
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise CorruptFileError(f"{path}: the record {name} is damaged ({type(exc).__name__}: "
+                                   f"{exc})") from exc
     return out
 
 
@@ -297,6 +318,7 @@ class MESReader(Reader):
         self.path = Path(path)
         self._h5 = None
         self._cache: dict[str, np.ndarray] = {}
+        self._directory: dict[str, MatVariable] = {}  # the variables of a v5 file
         try:
             self._setup(record, ch)
         except ImfunError:
@@ -312,7 +334,9 @@ class MESReader(Reader):
 
     def _setup(self, record, ch) -> None:
         self.version = mat_version(self.path)
-        records = _load_descriptors(self.path, self.version)
+        if self.version == "5":
+            self._directory = _v5_directory(self.path)
+        records = _load_descriptors(self.path, self.version, self._directory)
         kinds = {name: record_kind(entries) for name, entries in records.items()}
         if record is None:
             supported = [n for n, k in kinds.items() if k in SUPPORTED_KINDS]
@@ -347,11 +371,19 @@ class MESReader(Reader):
             self._pos = int(ffi.get("firstFramePos") or 0)
             self._line_len = int(np.atleast_1d(first["DIMS"])[0])
             n = int(ffi["numFrames"])
+            if self._nlines < 1 or self._pos < 0 or self._line_len < 1:
+                raise CorruptFileError(f"{self.path} record {name}: FoldedFrameInfo and DIMS say "
+                                       f"{self._nlines} lines of {self._line_len} pixels a frame from "
+                                       f"line {self._pos}: no frame can be read")
             total, line_len = self._var_shape(self._streams[0])
             if line_len != self._line_len:  # the pixels, not the descriptor, set the frame size
                 raise CorruptFileError(f"{self.path} record {name}: DIMS says lines of {self._line_len} "
                                        f"pixels but {self._streams[0]!r} holds lines of {line_len}")
             have = (total - self._pos) // self._nlines
+            if have < 1:
+                raise CorruptFileError(f"{self.path} record {name}: {self._streams[0]!r} holds "
+                                       f"{total} lines, not one frame of {self._nlines} from line "
+                                       f"{self._pos}")
             if have < n:
                 warnings.warn(f"{self.path} record {name}: FoldedFrameInfo says {n} frames but "
                               f"the image holds {have}; reading {have}", TruncatedFileWarning,
@@ -408,6 +440,12 @@ class MESReader(Reader):
         if name not in self._cache:
             import scipy.io
 
+            var = self._directory.get(name)
+            if var is None:
+                raise CorruptFileError(f"{self.path}: the image variable {name!r} named by "
+                                       f"{self.record} is missing")
+            if not var.checked:
+                check_variable(self.path, var)
             mat = scipy.io.loadmat(self.path, variable_names=[name], appendmat=False)
             if name not in mat:
                 raise CorruptFileError(f"{self.path}: the image variable {name!r} named by "
@@ -422,12 +460,13 @@ class MESReader(Reader):
         if self.version == "7.3":
             shape = (*self._variable(name).shape, 1, 1)
             return int(shape[0]), int(shape[1])
-        import scipy.io
-
-        for var, shape, _ in scipy.io.whosmat(self.path):
-            if var == name:
-                shape = (*shape, 1, 1)
-                return int(shape[1]), int(shape[0])
+        var = self._directory.get(name)
+        if var is not None and var.class_name not in _MATLAB_DTYPES:
+            raise CorruptFileError(f"{self.path}: the image variable {name!r} named by {self.record} "
+                                   f"is a MATLAB {var.class_name}, not numbers")
+        if var is not None:
+            shape = (*var.dims, 1, 1)
+            return int(shape[1]), int(shape[0])
         raise CorruptFileError(f"{self.path}: the image variable {name!r} named by {self.record} "
                                "is missing")
 
@@ -435,12 +474,10 @@ class MESReader(Reader):
         name = self._streams[0] if self.kind == "XYT" else self._images[0][0]
         if self.version == "7.3":
             return np.dtype(self._variable(name).dtype)
-        import scipy.io
-
-        # whosmat gives the MATLAB class; read the (small) first image only for z-stacks
+        # the directory gives the MATLAB class; read the (small) first image only for z-stacks
         if self.kind == "XYT":
-            classes = {v: c for v, _, c in scipy.io.whosmat(self.path)}
-            return np.dtype(_MATLAB_DTYPES.get(classes.get(name, "double"), "f8"))
+            var = self._directory[name]
+            return np.dtype(_MATLAB_DTYPES.get("logical" if var.logical else var.class_name, "f8"))
         return self._variable(name).dtype
 
     # -- reading ----------------------------------------------------------
@@ -486,7 +523,8 @@ _MATLAB_DTYPES = {"double": "f8", "single": "f4", "int8": "i1", "uint8": "u1", "
                   "logical": "u1"}
 
 
-@register("mes", [".mes"], description="Femtonics MES (MATLAB v5 or v7.3) measurement records")
+@register("mes", [".mes"],
+          options=(RECORD, CH), description="Femtonics MES (MATLAB v5 or v7.3) measurement records")
 class FSeq_mes(FrameSequence):
     """Frames of one record of a Femtonics MES file (XYT time-lapse, Z-stack or XY image).
 

@@ -7,6 +7,21 @@ start (codecs with B-frames reorder frames, and a seek lands on a keyframe
 that may lie well before the wanted frame).  A run of consecutive frames is
 one seek plus sequential decoding; the decoder stays where it is between
 reads, so reading block after block never seeks again.
+
+Some containers store no presentation time stamps: in AVI the demuxer makes
+them up from the decode order, so with B-frames the decoder hands out frames
+whose stamps are not in presentation order (1, 3, 4, 2, ...).  When the first
+packets show it (a codec with B-frames whose packet stamps increase in decode
+order, or stamps missing or repeated), the stream is indexed once at open by
+demuxing without decoding: frame ``k`` is then the ``k``-th frame the decoder
+gives from the start.  Should stamps come out of the decoder out of order later
+in a stream that looked right, the stream is indexed so then, and the read
+that saw it is done again.  Each keyframe starts a *group* of packets (in decode
+order) whose frames take the same number of places in presentation order, so
+a frame's place is the start of its group plus its rank among the frames of
+that group the decoder gives.  A seek goes to the keyframe of the group before
+the wanted one, whose frames only prime the decoder (open groups of pictures
+refer to them).
 """
 
 from __future__ import annotations
@@ -22,10 +37,13 @@ from ..fseq.opening import img_getter
 from ..fseq.sequence import FrameSequence
 from . import registry
 from .base import Crop, Reader, require
+from .options import CH
 
 ENDINGS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 # decode forward instead of seeking when the wanted frame is at most this far ahead
 FORWARD = 16
+# packets looked at, at open, to decide whether the container's time stamps can be trusted
+PEEK = 64
 _GREY = ("gray", "grey")
 
 
@@ -57,6 +75,8 @@ class VideoReader(Reader):
         self._last = None         # (index, array) of the last frame returned
         self._run_keyframe = None  # the last keyframe seen since the last seek
         self._max_gop = 0          # the longest distance between keyframes seen in one run
+        self._packets = None       # PacketIndex when frames are indexed by decode order
+        self._out_pts = None       # the stamp of the last frame used since the last seek
         self._open()
         try:
             self._read_header()
@@ -72,18 +92,23 @@ class VideoReader(Reader):
             raise CorruptFileError(f"the video {self.path} states no frame rate; cannot index frames")
         self._tb = Fraction(stream.time_base)
         self._step = 1 / (Fraction(rate) * self._tb)  # one frame in time-base units
+        self._packets = PacketIndex.if_needed(self.av, self.path)
         first = self._decode_next()
         if first is None:
             raise CorruptFileError(f"the video {self.path} holds no decodable frame")
+        if self._packets is not None:
+            self._packets.place(first.pts)  # the first frame from the start: place 0
         self._first_pts = first.pts if first.pts is not None else 0
         self._pending = (0, first)
         self._next = 0
         sample = self._convert(first)  # ChannelError for a bad ch, here at open time
-        self.shape = (self._count_frames(), *sample.shape)
+        n = self._count_frames() if self._packets is None else len(self._packets)
+        self.shape = (n, *sample.shape)
         self.dtype = sample.dtype
         self.axes = Axes([(1.0 / self.fps, "s")])
         self.metadata = {"fps": self.fps, "codec": stream.codec_context.name,
-                         "pix_fmt": stream.codec_context.pix_fmt}
+                         "pix_fmt": stream.codec_context.pix_fmt,
+                         "frame_order": "pts" if self._packets is None else "decode"}
 
     # -- the container --------------------------------------------------------
     def _open(self) -> None:
@@ -101,6 +126,7 @@ class VideoReader(Reader):
         self._stream = container.streams.video[0]
         self._stream.thread_type = "AUTO"  # frame and slice threads; exact for seeking too
         self._gen, self._pending, self._next, self._run_keyframe = None, None, None, None
+        self._out_pts = None
 
     def _ensure_open(self) -> None:
         if self._container is None:
@@ -116,8 +142,11 @@ class VideoReader(Reader):
             container.close()
 
     # -- positions ------------------------------------------------------------
-    def _index(self, frame, previous: int | None) -> int:
-        """The frame index of a decoded frame, from its presentation time stamp."""
+    def _index(self, frame, previous: int | None) -> int | None:
+        """The frame index of a decoded frame, from its presentation time stamp (or, in decode
+        order, from its packet); None for a frame that only primes the decoder."""
+        if self._packets is not None:
+            return self._packets.place(frame.pts)
         pts = frame.pts
         if pts is None:  # some AVI streams: the next frame after the previous
             return 0 if previous is None else previous + 1
@@ -126,7 +155,8 @@ class VideoReader(Reader):
     def _decode_next(self):
         """The next decoded frame, or None at the end of the stream."""
         if self._gen is None:
-            self._gen = self._container.decode(self._stream)
+            self._gen = (self._container.decode(self._stream) if self._packets is None
+                         else self._packets.decode(self._container, self._stream))
         try:
             return next(self._gen)
         except StopIteration:
@@ -140,11 +170,10 @@ class VideoReader(Reader):
         if self._pending is not None:
             item, self._pending = self._pending, None
         else:
-            frame = self._decode_next()
-            if frame is None:
+            item = self._decode_placed()
+            if item is None:
                 self._next = None
                 return None
-            item = (self._index(frame, None if self._next is None else self._next - 1), frame)
         idx, frame = item
         if frame.key_frame:
             if self._run_keyframe is not None:
@@ -153,9 +182,20 @@ class VideoReader(Reader):
         self._next = idx + 1
         return item
 
+    def _decode_placed(self):
+        """``(index, frame)`` of the next decoded frame that has a place, or None at the end."""
+        while (frame := self._decode_next()) is not None:
+            idx = self._index(frame, None if self._next is None else self._next - 1)
+            if idx is not None:
+                return idx, frame
+        return None
+
     def _seek(self, k: int) -> None:
         """Position the decoder on a frame at or before frame ``k``."""
-        margin = 0
+        if self._packets is not None:
+            self._seek_group(k)
+            return
+        margin, self._out_pts = 0, None
         while True:
             target = max(0, k - margin)
             self._gen = None
@@ -177,6 +217,30 @@ class VideoReader(Reader):
                     "another time stamp than when the file was opened")
             # the seek landed after frame k (open GOPs, inexact indexes): try further back
             margin = max(2 * margin, FORWARD)
+
+    def _seek_group(self, k: int) -> None:
+        """Decode order: seek to the keyframe of the group before frame ``k``'s group."""
+        group = self._packets.group_of(k) - 1
+        while True:
+            self._gen = None
+            self._pending, self._next, self._run_keyframe = None, None, None
+            if group <= 0:  # from the start: reopen, which no index can get wrong
+                self.close()
+                self._open()
+            else:
+                try:
+                    self._container.seek(self._packets.seek_stamp(group), stream=self._stream,
+                                         backward=True, any_frame=False)
+                except self.av.FFmpegError as exc:
+                    raise CorruptFileError(f"cannot seek in the video {self.path}: {exc}") from exc
+            item = self._decode_placed()
+            if item is not None and item[0] <= k:
+                self._pending, self._next = item, item[0]
+                return
+            if group <= 0:
+                raise CorruptFileError(f"the video {self.path} ended before frame {k} of the "
+                                       f"{self.shape[0]} packets it holds; the file may be damaged")
+            group -= 1  # the seek landed after frame k (an inexact index): go further back
 
     def _count_frames(self) -> int:
         """The number of frames: from the header, or (when the header has none) by decoding
@@ -221,12 +285,31 @@ class VideoReader(Reader):
                     f"the video {self.path} ended before frame {k} of the {self.shape[0]} its "
                     "header announces; the file is probably truncated")
             idx, frame = item
+            self._check_order(frame)
             if idx >= k:  # frames missing from a variable-rate video: the next one stands in
                 arr = self._convert(frame)
                 self._last = (k, arr)
                 return arr
 
+    def _check_order(self, frame) -> None:
+        """Presentation stamps must increase in the decoder's output; when they do not, index
+        frames by their packets from now on (and raise _Disorder)."""
+        if self._packets is not None or frame.pts is None:
+            return
+        if self._out_pts is not None and frame.pts <= self._out_pts:
+            self._packets = PacketIndex.if_needed(self.av, self.path, always=True)
+            self._gen, self._pending, self._next, self._last = None, None, None, None
+            self.metadata["frame_order"] = "decode"
+            raise _Disorder
+        self._out_pts = frame.pts
+
     def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
+        try:
+            return self._read_frames(frames, crop)
+        except _Disorder:  # the frames read so far may be wrong: read them all again
+            return self._read_frames(frames, crop)
+
+    def _read_frames(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
         first = self._get(int(frames[0]))
         first = first if crop is None else first[crop]
         out = np.empty((len(frames), *first.shape), self.dtype)
@@ -237,7 +320,132 @@ class VideoReader(Reader):
         return out
 
 
-@registry.register("video", ENDINGS, single=True, extra="video",
+class _Disorder(Exception):
+    """The decoder gave presentation stamps out of order: frames were indexed anew."""
+
+
+def _packets(container, stream):
+    """The packets of a stream that hold data, in decode order."""
+    return (p for p in container.demux(stream) if p.size)
+
+
+def _stamp(packet) -> int:
+    """A packet's decode time stamp, else its presentation time stamp, else -1."""
+    stamp = packet.dts if packet.dts is not None else packet.pts
+    return -1 if stamp is None else int(stamp)
+
+
+def _stamps_trusted(pts: list[int | None], stream) -> bool:
+    """Whether the presentation time stamps of the first packets can index frames."""
+    if None in pts or len(set(pts)) < len(pts):
+        return False
+    # with B-frames, true stamps are out of order in decode order: in order, they are made up
+    return not (stream.codec_context.has_b_frames and len(pts) > 2 and pts == sorted(pts))
+
+
+def _unique(values: np.ndarray) -> bool:
+    return len(np.unique(values)) == len(values)
+
+
+class PacketIndex:
+    """The packets of a video stream in decode order, found by demuxing once without decoding.
+
+    Groups start at keyframes; the frames of group ``g`` take places ``starts[g]``
+    to ``starts[g + 1] - 1`` in presentation order, in the order the decoder gives them.
+
+    Examples
+    --------
+    >>> index = PacketIndex([0, 900, 950, 990, 1600], [0, 1, 2, 3, 4], [True, False, False, True, False])
+    >>> len(index), index.starts.tolist(), index.group_of(4)
+    (5, [0, 3], 1)
+    >>> [index.place(n) for n in (0, 2, 1)]  # the decoder gives packet 2's frame before packet 1's
+    [0, 1, 2]
+    """
+
+    def __init__(self, positions, stamps, keyframes):
+        """``positions`` (bytes into the file), ``stamps`` (dts, else pts; -1 for none) and
+        ``keyframes`` (flags) of the packets in decode order."""
+        positions, stamps = np.asarray(positions, np.int64), np.asarray(stamps, np.int64)
+        # a packet is known by its position in the file, or else by its stamp
+        self._by_position = bool(positions.min(initial=0) >= 0 and _unique(positions))
+        keys = positions if self._by_position else stamps
+        if not self._by_position and not (stamps.min(initial=0) >= 0 and _unique(stamps)):
+            raise CorruptFileError("the video's packets cannot be told apart (neither their "
+                                   "positions nor their time stamps differ); its frames cannot be indexed")
+        self._order = np.argsort(keys, kind="stable")
+        self._keys = keys[self._order]
+        starts = np.flatnonzero(np.asarray(keyframes, bool))
+        self.starts = np.unique(np.concatenate([[0], starts])).astype(np.int64)
+        self._stamps = stamps[self.starts]
+        self._reliable = 0           # groups before this one only prime the decoder
+        self._ranks: dict[int, int] = {}  # frames given so far by each group since the last seek
+
+    @classmethod
+    def if_needed(cls, av, path: str, always: bool = False) -> PacketIndex | None:
+        """The index of ``path``'s first video stream, made by demuxing it once (no decoding)
+        when its first packets show that presentation time stamps cannot index frames (or
+        ``always``); else None."""
+        positions, stamps, keyframes, pts = [], [], [], []
+        try:
+            with av.open(path, "r") as container:
+                stream = container.streams.video[0]
+                for p in _packets(container, stream):
+                    if len(pts) == PEEK and not always and _stamps_trusted(pts, stream):
+                        return None
+                    positions.append(-1 if p.pos is None else p.pos)
+                    stamps.append(_stamp(p))
+                    keyframes.append(bool(p.is_keyframe))
+                    pts.append(p.pts)
+                if not always and _stamps_trusted(pts, stream):
+                    return None
+        except av.FFmpegError as exc:
+            raise CorruptFileError(f"cannot read the packets of the video {path}: {exc}") from exc
+        return cls(positions, stamps, keyframes)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def number(self, packet) -> int:
+        """The number (in decode order) of a packet read from the file."""
+        key = (-1 if packet.pos is None else packet.pos) if self._by_position else _stamp(packet)
+        i = int(np.searchsorted(self._keys, key))
+        if i == len(self._keys) or self._keys[i] != key:
+            raise CorruptFileError("a packet of the video is not in the index made at open; the "
+                                   "file changed while it was open")
+        return int(self._order[i])
+
+    def group_of(self, k: int) -> int:
+        """The group of the frame at place ``k`` (or of the packet number ``k``)."""
+        return int(np.searchsorted(self.starts, k, side="right")) - 1
+
+    def seek_stamp(self, group: int) -> int:
+        return max(int(self._stamps[group]), 0)
+
+    def decode(self, container, stream):
+        """Decode from where the container stands; each frame's ``pts`` becomes the number of
+        its packet, and the first packet sets which groups only prime the decoder."""
+        first = True
+        for packet in container.demux(stream):
+            if packet.size:
+                number = self.number(packet)
+                if first:  # from the start every group counts, else the landing group primes
+                    self._reliable, self._ranks, first = (0 if number == 0
+                                                          else self.group_of(number) + 1), {}, False
+                packet.pts = number
+            yield from packet.decode()
+
+    def place(self, number: int | None) -> int | None:
+        """The presentation place of the next frame the decoder gives, from its packet number;
+        None for a frame that only primes the decoder."""
+        group = self.group_of(-1 if number is None else number)
+        if group < self._reliable:
+            return None
+        rank = self._ranks.get(group, 0)
+        self._ranks[group] = rank + 1
+        return int(self.starts[group]) + rank
+
+
+@registry.register("video", ENDINGS, single=True, extra="video", options=(CH,),
                    description="video files through PyAV (frame-exact seeking)")
 class FSeq_video(FrameSequence):
     """A frame sequence from a video file (MP4, AVI, MOV, MKV, M4V, WebM), read with PyAV.
@@ -280,4 +488,4 @@ class FSeq_video(FrameSequence):
         super().__init__(VideoReader(path, ch=ch), fns=fns, meta=meta)
 
 
-__all__ = ["ENDINGS", "FSeq_video", "VideoReader"]
+__all__ = ["ENDINGS", "FSeq_video", "PacketIndex", "VideoReader"]
