@@ -46,11 +46,12 @@ def _best(fn, repeats: int) -> tuple[float, object]:
 
 
 def _open_ours(path: Path, cold: bool):
+    from imfun.fseq import FSeq_scanimage
     from imfun.readers import scanimage
 
     if cold:
         scanimage._INDEX_CACHE.clear()
-    fs = scanimage.FSeq_scanimage(path, ch=0)
+    fs = FSeq_scanimage(path, ch=0)
     fs.close()
     return len(fs)
 
@@ -99,7 +100,7 @@ def _read_memmap(path: Path, layout, buf: np.ndarray) -> int:
 
 
 def _read_ours(path: Path, buf: np.ndarray) -> int:
-    from imfun.readers.scanimage import FSeq_scanimage
+    from imfun.fseq import FSeq_scanimage
 
     n = 0
     with FSeq_scanimage(path, ch=0) as fs:
@@ -145,7 +146,7 @@ def t12(out: Path, pages: int = 20000, size: int = 512, repeats: int = 3, quiet:
     res["read_memmap"], res["read_ours"] = t_m, t_o
     if have_sitr:
         res["read_sitr_both_channels"], _ = _best(lambda: _read_sitr(path, buf, pages), 1)
-    from imfun.readers.scanimage import FSeq_scanimage
+    from imfun.fseq import FSeq_scanimage
 
     with FSeq_scanimage(path, ch=0) as fs:
         picks = [0, 1, len(fs) // 2, len(fs) - 1]

@@ -13,7 +13,7 @@ name starts with ``Test``)::
 
     import numpy as np
     from imfun.testing import ReaderConformance
-    from imfun.readers.foo import FSeq_foo
+    from imfun.fseq import FSeq_foo
 
     class TestFoo(ReaderConformance):
         seq_class = FSeq_foo

@@ -16,8 +16,11 @@ from imfun.errors import (  # noqa: E402
     InvalidArgumentError,
     ShapeMismatchError,
 )
-from imfun.fseq import FSeq_arr, open_seq  # noqa: E402
-from imfun.readers.hdf5 import FSeq_hdf5  # noqa: E402
+from imfun.fseq import (  # noqa: E402
+    FSeq_arr,
+    FSeq_hdf5,
+    open_seq,
+)
 from imfun.testing import ReaderConformance  # noqa: E402
 
 

@@ -10,8 +10,8 @@ import pytest
 import tifffile
 
 from imfun.errors import ChannelError, CorruptFileError, ShapeMismatchError, SourceNotFoundError
-from imfun.fseq import open_seq
-from imfun.readers.images import FSeq_glob, FSeq_img, ImageFilesReader
+from imfun.fseq import FSeq_glob, FSeq_img, open_seq
+from imfun.readers.images import ImageFilesReader
 from imfun.testing import ReaderConformance
 
 

@@ -12,10 +12,8 @@ import numpy as np
 import pytest
 
 from imfun.errors import CorruptFileError, MetadataWarning
-from imfun.fseq import open_seq
-from imfun.readers.images import FSeq_glob
+from imfun.fseq import FSeq_glob, FSeq_imgleic, open_seq
 from imfun.readers.leica import (
-    FSeq_imgleic,
     filetime_to_datetime,
     find_leica_xml,
     parse_leica_xml,

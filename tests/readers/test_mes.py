@@ -20,9 +20,9 @@ from imfun.errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
-from imfun.fseq import open_seq
+from imfun.fseq import FSeq_mes, open_seq
 from imfun.readers.matv5 import MAX_DEPTH, scan_mat5
-from imfun.readers.mes import FSeq_mes, list_mes_records, mat_version
+from imfun.readers.mes import list_mes_records, mat_version
 from imfun.testing import ReaderConformance
 
 N, NL, L, POS = 10, 16, 20, 3  # frames, lines per frame, pixels per line, first frame line

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from imfun.errors import CorruptFileError
-from imfun.fseq import open_seq
-from imfun.readers.mlf import DATA_OFFSET, FSeq_mlf, read_mlf_header
+from imfun.fseq import FSeq_mlf, open_seq
+from imfun.readers.mlf import DATA_OFFSET, read_mlf_header
 from imfun.testing import ReaderConformance
 
 V2_TEXT = b"Moor FLPI Live Image Data file V2.0"

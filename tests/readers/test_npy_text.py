@@ -12,10 +12,9 @@ from imfun.errors import (
     ShapeMismatchError,
     UnsupportedFormatError,
 )
-from imfun.fseq import open_seq
+from imfun.fseq import FSeq_npy, FSeq_txt, open_seq
 from imfun.fseq.sequence import FrameSequence
-from imfun.readers.npy import FSeq_npy, NpyReader
-from imfun.readers.text import FSeq_txt
+from imfun.readers.npy import NpyReader
 from imfun.testing import ReaderConformance
 
 

@@ -29,7 +29,7 @@ def test_all_options_once_each():
 
 def test_unknown_keyword_names_the_format_and_what_it_takes(tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((3, 4, 4), np.uint8))
-    with pytest.raises(UnknownArgumentError, match=r"tiff files got unknown keyword.*.dataset.*series= .*z= "):
+    with pytest.raises(UnknownArgumentError, match=r"tiff files got unknown.*.dataset.*series= .*z= "):
         open_seq(tmp_path / "a.tif", dataset="x")
 
 

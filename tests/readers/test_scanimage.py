@@ -15,10 +15,9 @@ from hypothesis import strategies as st
 from scanimage_writer import Recording, header_text, write_recording, write_tiff, write_uniform_bigtiff
 
 from imfun.errors import ChannelError, DatasetError, InvalidArgumentError, TruncatedFileWarning
-from imfun.fseq import open_seq
+from imfun.fseq import FSeq_scanimage, FSeq_tiff, open_seq
 from imfun.readers import scanimage
-from imfun.readers.scanimage import FSeq_scanimage, is_scanimage_file, list_scanimage_rois, page_index
-from imfun.readers.tiff import FSeq_tiff
+from imfun.readers.scanimage import is_scanimage_file, list_scanimage_rois, page_index
 from imfun.testing import ReaderConformance
 
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from imfun.errors import CorruptFileError
-from imfun.fseq import open_seq
-from imfun.readers.spe import DATA_TYPES, HEADER_BYTES, FSeq_spe, read_spe_header
+from imfun.fseq import FSeq_spe, open_seq
+from imfun.readers.spe import DATA_TYPES, HEADER_BYTES, read_spe_header
 from imfun.testing import ReaderConformance
 
 CODES = {np.dtype(v): k for k, v in DATA_TYPES.items()}

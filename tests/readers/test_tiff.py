@@ -15,8 +15,7 @@ from imfun.errors import (
     MetadataWarning,
     TruncatedFileWarning,
 )
-from imfun.fseq import open_seq
-from imfun.readers.tiff import FSeq_tiff
+from imfun.fseq import FSeq_tiff, open_seq
 from imfun.testing import ReaderConformance
 
 

@@ -6,10 +6,8 @@ import pytest
 import tifffile
 
 from imfun.errors import ShapeMismatchError
-from imfun.fseq import open_seq
+from imfun.fseq import FSeq_glob, FSeq_tiffs, open_seq
 from imfun.readers.base import ConcatReader
-from imfun.readers.images import FSeq_glob
-from imfun.readers.tiff import FSeq_tiffs
 from imfun.testing import ReaderConformance
 
 

@@ -11,9 +11,9 @@ import tifffile
 
 from imfun.axes import AxisScale
 from imfun.errors import ChannelError, InvalidArgumentError
-from imfun.fseq import open_seq
+from imfun.fseq import FSeq_stk, open_seq
 from imfun.readers.dims import Dims, select
-from imfun.readers.vendor import FSeq_stk, VendorReader
+from imfun.readers.vendor import VendorReader
 
 
 # -- the rules, on dimensions alone ---------------------------------------------------------

@@ -21,8 +21,7 @@ from imfun.errors import (
     InvalidArgumentError,
     MissingDependencyError,
 )
-from imfun.fseq import open_seq
-from imfun.readers.vendor import FSeq_czi, FSeq_lif, FSeq_lsm, FSeq_nd2, FSeq_oif, FSeq_stk
+from imfun.fseq import FSeq_czi, FSeq_lif, FSeq_lsm, FSeq_nd2, FSeq_oif, FSeq_stk, open_seq
 from imfun.testing import ReaderConformance
 
 

@@ -14,7 +14,8 @@ from imfun.fseq import open_seq
 from imfun.testing import ReaderConformance
 
 av = pytest.importorskip("av")
-from imfun.readers.video import FSeq_video, VideoReader  # noqa: E402
+from imfun.fseq import FSeq_video  # noqa: E402
+from imfun.readers.video import VideoReader  # noqa: E402
 
 
 def write_movie(path, frames, codec="ffv1", pix_fmt="bgr0", rate=25, options=None):

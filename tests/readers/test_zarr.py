@@ -18,9 +18,12 @@ from imfun.errors import (  # noqa: E402
     MetadataWarning,
     UnsupportedFormatError,
 )
-from imfun.fseq import FSeq_arr, open_seq  # noqa: E402
+from imfun.fseq import (  # noqa: E402
+    FSeq_arr,
+    FSeq_zarr,
+    open_seq,
+)
 from imfun.readers import registry  # noqa: E402
-from imfun.readers.zarr import FSeq_zarr  # noqa: E402
 from imfun.testing import ReaderConformance  # noqa: E402
 
 V2_KEYS = {"name": "v2", "separator": "/"}  # the layout of NGFF 0.4 stores

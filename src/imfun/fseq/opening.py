@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..errors import ChannelError, UnknownArgumentError
+from ..errors import UnknownArgumentError
 from ..readers import registry
+from ..readers.dims import pick_channel
 from ..readers.registry import sorted_file_names
+from . import formats  # noqa: F401  (binds each format's public class in the registry)
 from .sequence import FrameSequence, FSeq_arr
-
-CHANNEL_NAMES = {"r": 0, "g": 1, "b": 2, "a": 3}
 
 
 def open_seq(path, *args, **kwargs) -> FrameSequence:
@@ -26,15 +27,19 @@ def open_seq(path, *args, **kwargs) -> FrameSequence:
         of frame files, or a list of file names.  A numpy array (or memmap,
         h5py/zarr/dask array) is wrapped as :class:`FSeq_arr`; an existing
         frame sequence is returned as is.
-    *args, **kwargs
-        Dispatched to the chosen class' ``__init__`` (e.g. ``ch=0``,
-        ``fns=[...]``, ``meta={...}``, ``dataset='data'``).  Unknown keywords
-        are an error.
+    **kwargs
+        The format's reader options (``ch=``, ``z=``, ``series=``, ``dataset=`` ...:
+        :mod:`imfun.readers.options`), ``fns=[...]`` and ``meta={...}``.  Unknown
+        keywords are an error that lists what the format takes.
+    *args
+        Dispatched to the chosen class' ``__init__`` in its order (as the API
+        reference says); deprecated, because the same position means ``ch`` for
+        one format and ``series`` or ``dataset`` for another: pass options by keyword.
 
     Returns
     -------
     FrameSequence
-        An instance of the frame sequence class for the format.
+        An instance of the frame sequence class for the format (``FSeq_tiff``, ...).
 
     Examples
     --------
@@ -50,36 +55,45 @@ def open_seq(path, *args, **kwargs) -> FrameSequence:
         return path
     if hasattr(path, "shape") and hasattr(path, "dtype") and not isinstance(path, str | os.PathLike):
         return _construct(FSeq_arr, path, args, kwargs)
-    src = registry.resolve(path)
+    src = registry.resolve(path)  # once: the reader gets the resolved source
     entry = registry.find_format(src)
-    _check_options(entry, kwargs)
-    arg = path if isinstance(path, str | os.PathLike) else [str(f) for f in src.files]
-    return _construct(entry.seq_class, arg, args, kwargs)
+    cls = entry.seq_class or FrameSequence
+    if args:
+        kwargs = _positional_to_keywords(cls, entry, args, kwargs)
+    fns, meta = kwargs.pop("fns", None), kwargs.pop("meta", None)
+    reader = entry.open(src, **kwargs)
+    if cls is FrameSequence:  # a plug-in format without a class of its own
+        return FrameSequence(reader, fns=fns, meta=meta)
+    return cls.from_reader(reader, fns=fns, meta=meta)
 
 
-def _check_options(entry, kwargs) -> None:
-    """Refuse keywords that the format does not take, naming those it does (from the registry)."""
-    known = {o.name for o in entry.options} | {"fns", "meta"}
-    unknown = [k for k in kwargs if k not in known]
-    if unknown:
-        takes = "; ".join(f"{o.name}= ({o.help})" for o in entry.options) or "no reader options"
-        raise UnknownArgumentError(
-            f"{entry.name} files got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
-            f"they take {takes}, "
-            "and fns=, meta=")
+def _positional_to_keywords(cls, entry, args, kwargs) -> dict:
+    """``open_seq(path, x, ...)``: the class' positional parameters, with a warning naming them."""
+    params = [name for name, p in inspect.signature(cls.__init__).parameters.items()
+              if p.kind is p.POSITIONAL_OR_KEYWORD][2:]  # self and the path
+    if len(args) > len(params):
+        raise UnknownArgumentError(f"open_seq() got {len(args)} positional options for {entry.name} files, "
+                                   f"which take at most {len(params)} ({', '.join(params)})")
+    named = dict(zip(params, args, strict=False))
+    twice = [k for k in named if k in kwargs]
+    if twice:
+        raise UnknownArgumentError(f"open_seq() got {', '.join(twice)} both by position and by keyword")
+    warnings.warn(f"open_seq(path, {', '.join(map(repr, args))}): options by position are deprecated, "
+                  f"since a position means another option for another format; write "
+                  f"{', '.join(f'{k}={v!r}' for k, v in named.items())}", DeprecationWarning, stacklevel=3)
+    return {**named, **kwargs}
 
 
 def _construct(cls, path, args, kwargs) -> FrameSequence:
     """Call ``cls(path, *args, **kwargs)``, refusing unknown keywords by name first."""
     params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+    unknown = [k for k in kwargs if k not in params]
+    if unknown:
         allowed = [name for name, p in params.items()
                    if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)][1:]
-        unknown = [k for k in kwargs if k not in params]
-        if unknown:
-            raise UnknownArgumentError(
-                f"{cls.__name__} got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
-                f"it accepts: {', '.join(allowed)}")
+        raise UnknownArgumentError(
+            f"{cls.__name__} got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"it accepts: {', '.join(allowed)}")
     return cls(path, *args, **kwargs)
 
 
@@ -93,20 +107,7 @@ def img_getter(frame, ch):
     numpy.ndarray
         2D matrix with intensity values (3D when ``ch`` is None and the image has colour).
     """
-    frame = np.asarray(frame)
-    if ch is None:
-        return frame
-    if isinstance(ch, str):
-        if ch.lower() not in CHANNEL_NAMES:
-            raise ChannelError(f"unknown channel name {ch!r}; use 'r', 'g', 'b', an int or None")
-        ch = CHANNEL_NAMES[ch.lower()]
-    if frame.ndim == 2:
-        if ch == 0:
-            return frame
-        raise ChannelError(f"channel {ch} was asked of a grey (single-channel) image; use ch=0 or None")
-    if not -frame.shape[-1] <= ch < frame.shape[-1]:
-        raise ChannelError(f"channel {ch} was asked of an image with {frame.shape[-1]} channels")
-    return frame[..., ch]
+    return pick_channel(frame, ch)
 
 
 def iter_files(pattern, loadfn: Callable) -> Iterator:

@@ -312,6 +312,21 @@ class ConcatReader(Reader):
         getattr(self, "_recent", {}).clear()
 
 
+def concat_files(makers: list) -> ConcatReader:
+    """One :class:`ConcatReader` over one reader per file, made by ``makers`` (callables); each
+    part's handles are closed once its header is read, and all are closed if one fails."""
+    parts: list[Reader] = []
+    try:
+        for make in makers:
+            parts.append(make())
+            parts[-1].close()
+        return ConcatReader(parts, source=f"{parts[0].source} ... ({len(parts)} files)")
+    except BaseException:
+        for part in parts:
+            part.close()
+        raise
+
+
 def file_workers(n: int) -> int:
     """Threads that read or decode ``n`` files at once (file reads and decoders release the GIL)."""
     return max(1, min(8, os.cpu_count() or 1, n))

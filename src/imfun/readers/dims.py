@@ -75,6 +75,22 @@ def channel_index(ch, n_channels: int, names: Sequence[str] = (), source: str = 
     return int(ch) % n_channels
 
 
+def pick_channel(frame: np.ndarray, ch) -> np.ndarray:
+    """One channel of an image (``rows x cols[, channels]``) by index or ``'r'``/``'g'``/``'b'``/``'a'``,
+    or all of it for ``ch=None``; a grey image has only channel 0.
+
+    >>> pick_channel(np.zeros((2, 3, 4)), 'b').shape, pick_channel(np.zeros((2, 3)), 0).shape
+    ((2, 3), (2, 3))
+    """
+    frame = np.asarray(frame)
+    if ch is None:
+        return frame
+    if frame.ndim == 2:
+        channel_index(ch, 1, (), "a grey (single-channel) image")
+        return frame
+    return frame[..., channel_index(ch, frame.shape[-1], (), f"an image with {frame.shape[-1]} channels")]
+
+
 @dataclass
 class Dims:
     """A source's dimensions: sizes by letter (in storage order), scales, channel names."""
@@ -318,4 +334,4 @@ class ZProjectionReader(Reader):
 
 
 __all__ = ["Dims", "Selection", "ZProjectionReader", "channel_index", "is_projection", "open_planes",
-           "select"]
+           "pick_channel", "select"]

@@ -73,11 +73,10 @@ from ..errors import (
     MetadataWarning,
     ShapeMismatchError,
 )
-from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice
 from .dims import Dims, Selection, open_planes, select
 from .options import AXES, CH, DATASET, Z
-from .registry import register
+from .registry import Source, register
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -583,49 +582,13 @@ def _sniff(head: bytes) -> bool:
 
 @register("hdf5", (".h5", ".hdf5", ".hdf", ".he5", ".nwb"), sniff=_sniff, extra="hdf5",
           options=(DATASET, AXES, CH, Z), contents=list_hdf5_contents,
-          description="HDF5 data set (h5py); dataset= names it, axes= says where time is")
-class FSeq_hdf5(FrameSequence):
-    """Frames from a data set of an HDF5 file.
-
-    Parameters
-    ----------
-    path : str or Path
-        The HDF5 file (``.h5``, ``.hdf5``, ``.hdf``, ``.he5``, ``.nwb``).
-    dataset : str or None
-        Path of the data set inside the file (``'group/data'``); may be left
-        out when the file holds one numeric data set of 3 or more dimensions.
-    axes : str or None
-        Stored order, one letter per axis (``'tyx'``, ``'yxt'``, ``'tyxc'``,
-        ``'cyxt'``, ``'zyx'``); by default from the file's labels, else
-        ``'tyx'``/``'tyxc'``.
-    ch : int, str or None
-        Keep this channel (frames become 2-D); None keeps all channels.
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata overriding what the file says (e.g. ``{'axes': [...]}``).
-    z : int or None
-        The z plane to read when the data set has both t and z (default 0).
-
-    Examples
-    --------
-    >>> import h5py, numpy as np, tempfile, os
-    >>> name = os.path.join(tempfile.mkdtemp(), 'rec.h5')
-    >>> with h5py.File(name, 'w') as f:
-    ...     ds = f.create_dataset('scan/data', data=np.zeros((16, 8, 10), 'u2'))
-    ...     ds.attrs['imfun_axes'] = 'yxt'
-    ...     ds.attrs['imfun_scales'] = [0.5, 0.5, 0.1]
-    ...     ds.attrs['imfun_units'] = ['um', 'um', 's']
-    >>> with FSeq_hdf5(name) as fs:
-    ...     len(fs), fs.frame_shape, fs.meta['axes'][0]
-    (10, (16, 8), AxisScale(scale=0.1, unit='s'))
-    """
-
-    def __init__(self, path, dataset: str | None = None, axes: str | None = None, ch=None,
-                 fns=None, meta: dict | None = None, z: int | None = None):
-        reader = open_planes(HDF5Reader, path, dataset, axes, ch, z=z)
-        super().__init__(reader, fns=fns, meta=meta)
+          description="HDF5 data set (h5py); dataset= names it, axes= says where time is",
+          seq_name="FSeq_hdf5")
+def open_hdf5(source: Source, dataset=None, axes=None, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_hdf5`."""
+    return open_planes(HDF5Reader, source.files[0], dataset, axes, ch, z=z)
 
 
-__all__ = ["FSeq_hdf5", "HDF5Reader", "Layout", "check_axes", "default_axes",
-           "label_letter", "labels_to_axes"]
+__all__ = [
+    "HDF5Reader", "Layout", "check_axes", "default_axes", "label_letter", "labels_to_axes", "open_hdf5"
+]

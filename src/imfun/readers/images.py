@@ -14,11 +14,11 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError, ShapeMismatchError, SourceNotFoundError
-from ..fseq.opening import img_getter
-from ..fseq.sequence import FrameSequence
 from . import registry
-from .base import FilesReader
+from .base import FilesReader, Reader
+from .dims import pick_channel
 from .options import CH
+from .registry import Source
 
 ENDINGS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif")
 _TIFF = (".tif", ".tiff")
@@ -95,7 +95,7 @@ class ImageFilesReader(FilesReader):
         if not self.files:
             raise SourceNotFoundError("no image files were given; give a glob, folder or list")
         self.ch = ch
-        first = img_getter(decode_image(self.files[0]), ch)  # ChannelError here, at open time
+        first = pick_channel(decode_image(self.files[0]), ch)  # ChannelError here, at open time
         self.shape = (len(self.files), *first.shape)
         self.dtype = first.dtype
         self.axes = Axes()
@@ -122,63 +122,17 @@ class ImageFilesReader(FilesReader):
 
     def load(self, index: int) -> np.ndarray:
         """Decode frame ``index`` (channel selected)."""
-        return img_getter(decode_image(self.files[index]), self.ch)
-
-
-class FSeq_img(FrameSequence):
-    """A frame sequence from a collection of image files, one frame per file.
-
-    Parameters
-    ----------
-    pattern : str, pathlib.Path or list
-        A glob pattern (``'data/frame*.png'``), a folder holding the frames,
-        or a list of file names.  Globs and folders are sorted naturally
-        (``frame2`` before ``frame10``); a list is taken in its order.
-    ch : int, str or None
-        Colour channel to keep: an int or ``'r'``, ``'g'``, ``'b'`` gives 2-D
-        frames; None keeps all channels (``rows x cols x channels`` for colour).
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata; ``meta['axes']`` as ``[(dt, 's'), (dy, 'µm'), (dx, 'µm')]``.
-
-    Examples
-    --------
-    >>> import numpy as np, imageio.v3 as iio, tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(3):
-    ...     iio.imwrite(os.path.join(folder, f'frame{i}.png'), np.full((4, 5), i, np.uint8))
-    >>> fs = FSeq_img(os.path.join(folder, 'frame*.png'))
-    >>> len(fs), fs.frame_shape, fs.dtype
-    (3, (4, 5), dtype('uint8'))
-    >>> fs.mean_frame()[0, 0]
-    np.float64(1.0)
-    """
-
-    def __init__(self, pattern, ch=None, fns=None, meta=None):
-        src = registry.resolve(pattern)
-        reader = ImageFilesReader([str(f) for f in src.files], ch=ch, source=src.given)
-        super().__init__(reader, fns=fns, meta=meta)
+        return pick_channel(decode_image(self.files[index]), self.ch)
 
 
 # below the TIFF reader, which opens a single TIFF file whatever its pages
 @registry.register("images", ENDINGS, collection=True, single=True, priority=-1,
                    options=(CH,),
-                   description="image files, one frame per file (a glob, folder, list or one file)")
-class FSeq_glob(FSeq_img):
-    """A frame sequence from image files matching a glob pattern (see :class:`FSeq_img`).
-
-    Examples
-    --------
-    >>> import numpy as np, imageio.v3 as iio, tempfile, os
-    >>> from imfun.fseq import open_seq
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in (1, 2, 10):
-    ...     iio.imwrite(os.path.join(folder, f'f{i}.png'), np.full((2, 3, 3), i, np.uint8))
-    >>> fs = open_seq(os.path.join(folder, '*.png'), ch='g')
-    >>> type(fs).__name__, fs.frame_shape, [int(f[0, 0]) for f in fs]
-    ('FSeq_glob', (2, 3), [1, 2, 10])
-    """
+                   description="image files, one frame per file (a glob, folder, list or one file)",
+          seq_name="FSeq_glob")
+def open_images(source: Source, ch=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_glob`."""
+    return ImageFilesReader([str(f) for f in source.files], ch=ch, source=source.given)
 
 
-__all__ = ["ENDINGS", "FSeq_glob", "FSeq_img", "ImageFilesReader", "decode_image"]
+__all__ = ["ENDINGS", "ImageFilesReader", "decode_image", "open_images"]

@@ -35,8 +35,8 @@ import numpy as np
 
 from ..axes import Axes, to_standard
 from ..errors import CorruptFileError, MetadataWarning
-from ..fseq.sequence import FrameSequence
 from . import registry
+from .base import Reader
 from .images import ENDINGS, ImageFilesReader
 from .options import CH, XMLNAME
 
@@ -323,45 +323,14 @@ class LeicaImagesReader(ImageFilesReader):
 # single=False: one file with an XML beside it is more likely a multi-page TIFF than a one-frame export
 @registry.register("leica", ENDINGS, collection=True, single=False, claims=claims, priority=10,
                    options=(CH, XMLNAME),
-                   description="image files exported by Leica LAS AF / LAS X with their XML")
-class FSeq_imgleic(FrameSequence):
-    """FrameSequence around the image files created by Leica software.
-
-    It reads the frames as :class:`~imfun.readers.images.FSeq_img` does and
-    takes the pixel size (µm), the frame interval (s) or z step (µm) and the
-    frame time stamps from the Leica XML job description, found beside the
-    images or in a ``MetaData/`` folder (the XML whose name is the longest
-    prefix of the images' names), or given as ``xmlname``.
-
-    Parameters
-    ----------
-    pattern : str, Path or list
-        Glob pattern, folder or list of the image files (one channel: Leica
-        writes ``..._ch00``, ``..._ch01`` files; select one with the pattern).
-    ch : int, str or None
-        Colour channel of the image files (as for ``FSeq_img``).
-    fns : list of callables
-        Per-frame pipeline.
-    xmlname : str or Path or None
-        The XML description, when it cannot be found by name.
-    meta : dict or None
-        Metadata overriding what the XML says.
-
-    Examples
-    --------
-    >>> fs = FSeq_imgleic('export/Series003_t*_ch00.tif')     # doctest: +SKIP
-    >>> fs.meta['axes'].describe()                             # doctest: +SKIP
-    't: 0.5 s, y: 0.0989 µm, x: 0.0989 µm'
-    >>> fs.frame_idx()[:3]                                     # doctest: +SKIP
-    array([0.   , 0.501, 1.002])
-    """
-
-    def __init__(self, pattern, ch=0, fns=None, xmlname=None, meta=None):
-        src = registry.resolve(pattern)
-        reader = LeicaImagesReader([str(f) for f in src.files], ch=ch, xmlname=xmlname,
-                                   source=src.given)
-        super().__init__(reader, fns=fns, meta=meta)
+                   description="image files exported by Leica LAS AF / LAS X with their XML",
+          seq_name="FSeq_imgleic")
+def open_leica_images(source: registry.Source, ch=0, xmlname=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_imgleic`."""
+    return LeicaImagesReader([str(f) for f in source.files], ch=ch, xmlname=xmlname, source=source.given)
 
 
-__all__ = ["FSeq_imgleic", "LeicaImagesReader", "claims", "filetime_to_datetime", "find_leica_xml",
-           "looks_like_leica_xml", "parse_leica_xml"]
+__all__ = [
+    "LeicaImagesReader", "claims", "filetime_to_datetime", "find_leica_xml", "looks_like_leica_xml",
+    "open_leica_images", "parse_leica_xml"
+]

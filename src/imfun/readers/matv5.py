@@ -33,7 +33,8 @@ Examples
 >>> scipy.io.savemat(path, {'img': np.zeros((3, 4), np.uint16), 'info': {'dt': 0.5}})
 >>> [(v.name, v.class_name, v.dims) for v in scan_mat5(path)]
 [('img', 'uint16', (3, 4)), ('info', 'struct', (1, 1))]
->>> data = bytearray(open(path, 'rb').read()); data[132:136] = b'\\xff\\xff\\xff\\x7f'
+>>> from pathlib import Path
+>>> data = bytearray(Path(path).read_bytes()); data[132:136] = b'\\xff\\xff\\xff\\x7f'
 >>> with open(path, 'wb') as fh:
 ...     _ = fh.write(data)
 >>> scan_mat5(path)

@@ -71,11 +71,10 @@ from ..errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
-from ..fseq.sequence import FrameSequence
 from .base import Reader, as_slice, require
 from .matv5 import MatVariable, check_variable, scan_mat5
 from .options import CH, RECORD
-from .registry import register
+from .registry import Source, register
 
 SUPPORTED_KINDS = ("XYT", "Z-stack", "XY")
 _RECORD_RE = re.compile(r"^Df\d{4}$")
@@ -524,36 +523,11 @@ _MATLAB_DTYPES = {"double": "f8", "single": "f4", "int8": "i1", "uint8": "u1", "
 
 
 @register("mes", [".mes"],
-          options=(RECORD, CH), description="Femtonics MES (MATLAB v5 or v7.3) measurement records")
-class FSeq_mes(FrameSequence):
-    """Frames of one record of a Femtonics MES file (XYT time-lapse, Z-stack or XY image).
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.mes`` file (MATLAB v5 or v7.3).
-    record : int, str or None
-        Which record: ``3``, ``'3'`` or ``'Df0003'``; by default the first
-        record that holds frames.  :func:`list_mes_records` lists them.
-    ch : int, str or None
-        Channel by index or name (``'pmtUG'``; a unique part such as ``'UG'``
-        works); None reads all channels (colour frames when there are several).
-    fns : list of callables
-        Per-frame pipeline.
-    meta : dict or None
-        Metadata overriding the file's.  ``meta['axes']`` comes from the file:
-        frame interval in s (``frameTimeLength``) for XYT, z step in µm for
-        z-stacks, and µm per pixel (``WidthStep``).
-
-    Examples
-    --------
-    >>> fs = FSeq_mes('cells.mes', record='Df0002', ch='pmtUG')   # doctest: +SKIP
-    >>> fs.meta['axes'].describe()                                  # doctest: +SKIP
-    't: 0.125 s, y: 0.4 µm, x: 0.4 µm'
-    """
-
-    def __init__(self, path, record=None, ch=None, fns=None, meta=None):
-        super().__init__(MESReader(path, record, ch), fns=fns, meta=meta)
+          options=(RECORD, CH), description="Femtonics MES (MATLAB v5 or v7.3) measurement records",
+          seq_name="FSeq_mes")
+def open_mes(source: Source, record=None, ch=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_mes`."""
+    return MESReader(source.files[0], record, ch)
 
 
-__all__ = ["FSeq_mes", "MESReader", "list_mes_records", "mat_version", "record_kind"]
+__all__ = ["MESReader", "list_mes_records", "mat_version", "open_mes", "record_kind"]

@@ -27,10 +27,9 @@ import numpy as np
 
 from ..axes import Axes, to_standard
 from ..errors import CorruptFileError, InvalidArgumentError
-from ..fseq.sequence import FrameSequence
 from .base import Reader, apply_crop, as_slice
 from .options import KIND
-from .registry import register
+from .registry import Source, register
 
 DATA_OFFSET = 0x10000
 _V2_TEXT = b"moor flpi live image data file v2"
@@ -151,38 +150,11 @@ class MLFReader(Reader):
 
 
 @register("mlf", [".mlf"], sniff=sniff_mlf,
-          options=(KIND,), description="Moor FLPI laser-speckle flux images")
-class FSeq_mlf(FrameSequence):
-    """Frames of a Moor FLPI laser-speckle file (``.mlf``, V2 or V3).
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.mlf`` file.
-    fns : list of callables
-        Per-frame pipeline.
-    meta : dict or None
-        Metadata overriding the file's (``meta['axes'][0]`` is the frame
-        interval from the header, in s).
-    kind : {'flux', 'dc'}
-        Which images are the frames: the flux images (default) or the DC
-        (mean intensity) images stored after each of them.
-
-    Examples
-    --------
-    >>> fs = FSeq_mlf('speckle.mlf')                # doctest: +SKIP
-    >>> fs.meta['axes'][0], fs.meta['exposure']     # doctest: +SKIP
-    (AxisScale(scale=0.04, unit='s'), 6)
-    >>> dc = fs.dc_frames()                         # doctest: +SKIP
-    """
-
-    def __init__(self, path, fns=None, meta=None, kind: str = "flux"):
-        super().__init__(MLFReader(path, kind), fns=fns, meta=meta)
-
-    def dc_frames(self, fns=None) -> FSeq_mlf:
-        """The DC (mean intensity) frames of the same file as a new sequence."""
-        meta = {"axes": self.meta["axes"].copy()}
-        return FSeq_mlf(self.reader.path, fns=fns, meta=meta, kind="dc")
+          options=(KIND,), description="Moor FLPI laser-speckle flux images",
+          seq_name="FSeq_mlf")
+def open_mlf(source: Source, kind="flux") -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_mlf`."""
+    return MLFReader(source.files[0], kind)
 
 
-__all__ = ["FSeq_mlf", "MLFReader", "read_mlf_header", "sniff_mlf"]
+__all__ = ["MLFReader", "open_mlf", "read_mlf_header", "sniff_mlf"]

@@ -31,9 +31,8 @@ from ..errors import (
     ShapeMismatchError,
     UnsupportedFormatError,
 )
-from ..fseq.sequence import FrameSequence
 from .base import FilesReader, Reader, apply_crop, as_slice, thread_map
-from .registry import register, resolve
+from .registry import Source, register
 
 NPY_MAGIC = b"\x93NUMPY"
 
@@ -188,35 +187,13 @@ class NpyFilesReader(FilesReader):
 
 
 @register("npy", (".npy",), sniff=is_npy, collection=True, single=True,
-          description="NumPy .npy: one stack, or one frame per file")
-class FSeq_npy(FrameSequence):
-    """Frames from NumPy ``.npy`` files.
-
-    Parameters
-    ----------
-    path : str, Path, glob pattern or list of paths
-        One ``.npy`` file with a 3-D/4-D stack (memory-mapped; a 2-D array is
-        one frame), or several files of one frame each (read in threads).
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata, e.g. ``{'axes': [(0.1, 's'), (0.5, 'µm'), (0.5, 'µm')]}``.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> np.save(os.path.join(folder, 'stack.npy'), np.zeros((10, 32, 48), np.float32))
-    >>> fs = FSeq_npy(os.path.join(folder, 'stack.npy'))
-    >>> len(fs), fs.frame_shape, fs.dtype
-    (10, (32, 48), dtype('float32'))
-    """
-
-    def __init__(self, path, fns=None, meta=None):
-        src = resolve(path)
-        reader = NpyReader(src.files[0]) if len(src.files) == 1 else \
-            NpyFilesReader(src.files, f"{src.given} ({len(src.files)} files)")
-        super().__init__(reader, fns=fns, meta=meta)
+          description="NumPy .npy: one stack, or one frame per file",
+          seq_name="FSeq_npy")
+def open_npy(source: Source) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_npy`."""
+    if len(source.files) == 1 and not source.is_collection:
+        return NpyReader(source.files[0])
+    return NpyFilesReader(source.files, f"{source.given} ({len(source.files)} files)")
 
 
-__all__ = ["FSeq_npy", "NpyFilesReader", "NpyReader", "is_npy", "load_npy", "npy_header"]
+__all__ = ["NpyFilesReader", "NpyReader", "is_npy", "load_npy", "npy_header", "open_npy"]

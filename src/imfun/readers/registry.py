@@ -1,10 +1,17 @@
 """The format registry: which reader opens a source.
 
-Each format module registers its ``FrameSequence`` subclass with the endings it
-takes, an optional check of a file's first bytes (``sniff``), and whether it
-reads a collection of files (one frame or more per file).  :func:`open_seq`
-resolves its argument into a :class:`Source` and asks the registry; there is
-no chain of ``if`` on extensions anywhere else.
+Each format module registers an *opener* — a function ``(source, **options) ->
+Reader`` — with the endings it takes, an optional check of a file's first bytes
+(``sniff``), whether it reads a collection of files, and the options it takes
+(:mod:`imfun.readers.options`).  :func:`imfun.fseq.open_seq` resolves its
+argument into a :class:`Source` once, asks the registry for the format, builds
+the reader with the opener and wraps it in a ``FrameSequence``; there is no
+chain of ``if`` on extensions anywhere else.
+
+Readers in other packages plug in through the ``imfun.readers`` entry-point
+group: an entry point names a module whose import registers its formats (or a
+callable that does).  A plug-in that is missing or fails to load is a warning
+that names it, never a silent skip.
 """
 
 from __future__ import annotations
@@ -54,8 +61,10 @@ class Source:
 
 @dataclass
 class FormatEntry:
+    """A registered format: how to recognise its sources and how to open them."""
+
     name: str
-    seq_class: type
+    opener: Callable  # (source: Source, **options) -> Reader
     endings: tuple[str, ...]
     sniff: Callable[[bytes], bool] | None = None
     collection: bool = False  # reads a collection of files
@@ -67,6 +76,25 @@ class FormatEntry:
     directory: bool = False  # a single source stored as a folder (e.g. a .zarr store)
     options: tuple = ()  # the Option objects (imfun.readers.options) its readers take
     contents: Callable | None = None  # path -> list of dicts: what the file holds (imfun info)
+    seq_name: str = ""  # the public FrameSequence class of the format (imfun.fseq), if any
+
+    @property
+    def seq_class(self) -> type | None:
+        """The format's public class (``FSeq_tiff`` ...), once :mod:`imfun.fseq` has bound it."""
+        return _CLASSES.get(self.seq_name)
+
+    def open(self, source: Source, **options):
+        """The reader of ``source`` with the given options (checked against :attr:`options`)."""
+        known = {o.name for o in self.options}
+        unknown = [k for k in options if k not in known]
+        if unknown:
+            from ..errors import UnknownArgumentError
+
+            takes = "; ".join(f"{o.name}= ({o.help})" for o in self.options) or "no reader options"
+            raise UnknownArgumentError(
+                f"{self.name} files got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
+                f"they take {takes}, and fns=, meta=")
+        return self.opener(source, **options)
 
     def accepts(self, src: Source) -> bool:
         if src.is_collection and not self.collection:
@@ -79,39 +107,90 @@ class FormatEntry:
 
 
 _REGISTRY: list[FormatEntry] = []
+_CLASSES: dict[str, type] = {}  # public class name -> class, bound by imfun.fseq.formats
 _loaded = False
+ENTRY_POINT_GROUP = "imfun.readers"
 
 
 def register(name: str, endings: Sequence[str], *, sniff=None, collection=False, single=True,
              claims=None, priority=0, extra=None, description="", directory=False, options=(),
-             contents=None):
-    """Class decorator: register a ``FrameSequence`` subclass as the reader of a format.
+             contents=None, seq_name=""):
+    """Decorator: register an opener ``(source, **options) -> Reader`` as a format.
 
     ``options`` lists the :class:`~imfun.readers.options.Option` objects the format takes
     (besides ``fns`` and ``meta``): ``open_seq`` checks keywords against them and the command
     line makes its options from them.  ``contents(path)`` lists what a file holds (series,
-    data sets, planes, channels) for ``imfun info``.
+    data sets, planes, channels) for ``imfun info``.  ``seq_name`` names the format's public
+    ``FrameSequence`` class in :mod:`imfun.fseq` (plug-ins may leave it out).
+
+    Examples
+    --------
+    >>> from imfun.readers.base import ArrayReader
+    >>> @register("example-npz", (".example-npz",), description="an example")
+    ... def open_example(source):
+    ...     import numpy as np
+    ...     return ArrayReader(np.load(source.files[0])["frames"], source=str(source.files[0]))
+    >>> entry("example-npz").description
+    'an example'
+    >>> unregister("example-npz")
     """
 
-    def deco(cls):
-        _REGISTRY.append(FormatEntry(name, cls, tuple(e.lower() for e in endings), sniff,
+    def deco(opener):
+        unregister(name)  # registering a name again replaces it (a reloaded plug-in)
+        _REGISTRY.append(FormatEntry(name, opener, tuple(e.lower() for e in endings), sniff,
                                      collection, single, claims, priority, extra, description,
-                                     directory, tuple(options), contents))
-        return cls
+                                     directory, tuple(options), contents, seq_name))
+        return opener
 
     return deco
 
 
+def unregister(name: str) -> None:
+    """Remove a format from the registry (plug-ins in tests)."""
+    _REGISTRY[:] = [e for e in _REGISTRY if e.name != name]
+
+
+def bind_class(seq_name: str, cls: type) -> None:
+    """Make ``cls`` the public class that ``open_seq`` returns for formats naming ``seq_name``."""
+    _CLASSES[seq_name] = cls
+
+
+def entry(name: str) -> FormatEntry:
+    """The registered format called ``name``."""
+    load_builtin_readers()
+    for e in _REGISTRY:
+        if e.name == name:
+            return e
+    raise UnsupportedFormatError(f"no format called {name!r} is registered; known: "
+                                 f"{', '.join(e.name for e in _REGISTRY)}")
+
+
 def load_builtin_readers() -> None:
+    """Import the built-in format modules and the plug-ins of the ``imfun.readers`` group, once."""
     global _loaded
     if not _loaded:
-        for mod in BUILTIN_MODULES:
-            try:
-                importlib.import_module(mod)
-            except ModuleNotFoundError as exc:  # a format module not written yet
-                if exc.name != mod:
-                    raise
         _loaded = True
+        for mod in BUILTIN_MODULES:
+            importlib.import_module(mod)
+        load_plugins()
+
+
+def load_plugins() -> None:
+    """Load the readers that other packages register through the ``imfun.readers`` entry points;
+    one that cannot be loaded is an :class:`~imfun.errors.ImfunWarning` naming it."""
+    import warnings
+    from importlib.metadata import entry_points
+
+    from ..errors import ImfunWarning
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = ep.load()
+            if callable(loaded):
+                loaded()
+        except Exception as exc:  # a broken plug-in must not stop the built-in formats
+            warnings.warn(f"the imfun reader plug-in {ep.name!r} ({ep.value}) could not be loaded and "
+                          f"is skipped: {type(exc).__name__}: {exc}", ImfunWarning, stacklevel=3)
 
 
 def formats() -> list[FormatEntry]:
@@ -216,21 +295,6 @@ def supported_formats() -> list[str]:
     return [f"{e.name}: {' '.join(e.endings)}" for e in formats()]
 
 
-__all__ = ["FormatEntry", "Source", "all_options", "file_ending", "find_format", "formats", "natural_key",
-           "register", "resolve", "sorted_file_names", "supported_formats"]
-
-
-def find_class(name: str):
-    """A public class (``FSeq_tiff`` ...) defined in one of the format modules, or None."""
-    load_builtin_readers()
-    for mod in BUILTIN_MODULES:
-        module = importlib.import_module(mod) if mod in _imported() else None
-        if module is not None and hasattr(module, name):
-            return getattr(module, name)
-    return None
-
-
-def _imported() -> set[str]:
-    import sys
-
-    return {m for m in BUILTIN_MODULES if m in sys.modules}
+__all__ = ["ENTRY_POINT_GROUP", "FormatEntry", "Source", "all_options", "bind_class", "entry", "file_ending",
+           "find_format", "formats", "load_plugins", "natural_key", "register", "resolve",
+           "sorted_file_names", "supported_formats", "unregister"]

@@ -48,7 +48,6 @@ from ..errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
-from ..fseq.sequence import FrameSequence
 from .base import Reader, as_slice
 from .options import CH, ROI, Z
 from .registry import Source, register, resolve
@@ -285,13 +284,13 @@ def _geometry(tiff: _Tiff, ifd: _Ifd, path: Path) -> tuple[int, int, np.dtype, i
     if compression != 1 or samples != 1 or fmt not in _KIND or bits % 8:
         raise UnsupportedFormatError(
             f"{path}: pages with compression {compression}, {samples} samples, {bits}-bit format "
-            f"{fmt} are not ScanImage's; open it with imfun.readers.tiff.FSeq_tiff")
+            f"{fmt} are not ScanImage's; open it with imfun.fseq.FSeq_tiff")
     dtype = np.dtype(f"{tiff.order}{_KIND[fmt]}{bits // 8}")
     nbytes = rows * cols * dtype.itemsize
     contiguous = all(b == a + n for a, b, n in zip(offsets, offsets[1:], counts, strict=False))
     if not contiguous or sum(counts) < nbytes:
         raise UnsupportedFormatError(f"{path}: the strips of a page are not contiguous; open it "
-                                     "with imfun.readers.tiff.FSeq_tiff")
+                                     "with imfun.fseq.FSeq_tiff")
     return rows, cols, dtype, offsets[0], nbytes
 
 
@@ -1035,51 +1034,12 @@ class PageValues:
 
 @register("scanimage", (".tif", ".tiff", ".btf", ".tf8"), collection=True, claims=_claims, priority=10,
           options=(CH, Z, ROI),
-          description="ScanImage TIFF (3.x, 4/5, 2015, 2016+ BigTIFF), one file or split files")
-class FSeq_scanimage(FrameSequence):
-    """Frames of a ScanImage recording: frame rate, channels, planes, time stamps, mROI fields.
-
-    Parameters
-    ----------
-    path : str, Path or list
-        A ScanImage TIFF, or the files of one acquisition split over files (a glob,
-        a folder or a list; put in the order of their frame numbers).
-    ch : int, str or None
-        A saved channel by position or name (``meta['channel_names']``); None keeps all
-        (frames ``rows x cols x channels``).
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata overriding the file's.  From the file: ``axes`` (the frame period from the
-        frame rate, the volume period for volumes; pixel size in µm from the objective
-        resolution and the ROI's size in degrees, or ``imagingFovUm``), ``frame_times``
-        (``frameTimestamps_sec`` of each frame, in s from the acquisition's start; read from
-        every page on first use), ``frame_numbers``, ``dropped_frames``, ``channel_names``,
-        ``scanimage_planes``, ``scanimage_flyback_frames``, ``scanimage_frames_per_slice``,
-        ``scanimage_zoom``, ``scanimage_rois`` (multi-ROI files) and ``scanimage`` (the
-        parsed header: ``version``, ``FrameData``, ``RoiGroups``).
-    z : int or None
-        The plane of a volume recording (required then; flyback frames are dropped).
-    roi : int, str or None
-        One multi-ROI field (see :func:`list_scanimage_rois`); None keeps whole pages.
-
-    Examples
-    --------
-    >>> import numpy as np, tifffile, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), 'si.tif')
-    >>> header = ("SI.hChannels.channelSave = [1;2]\\nSI.hRoiManager.scanFrameRate = 20\\n"
-    ...           "SI.hStackManager.numSlices = 1\\n")
-    >>> tifffile.imwrite(path, np.arange(6 * 8 * 8, dtype=np.int16).reshape(6, 8, 8), software=header)
-    >>> fs = FSeq_scanimage(path, ch=1)
-    >>> len(fs), fs.meta['axes'][0], fs.meta['channel_names']
-    (3, AxisScale(scale=0.05, unit='s'), ['Channel 2'])
-    >>> int(fs[0][0, 0]) == 64
-    True
-    >>> fs.close()
-    """
-
-    def __init__(self, path, ch=None, fns=None, meta=None, *, z: int | None = None, roi=None):
-        super().__init__(ScanImageReader(path, ch=ch, z=z, roi=roi), fns=fns, meta=meta)
+          description="ScanImage TIFF (3.x, 4/5, 2015, 2016+ BigTIFF), one file or split files",
+          seq_name="FSeq_scanimage")
+def open_scanimage(source: Source, ch=None, z=None, roi=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_scanimage`."""
+    return ScanImageReader([str(f) for f in source.files] if source.is_collection else source.files[0],
+                           ch=ch, z=z, roi=roi)
 
 
-__all__ = ["FSeq_scanimage", "ScanImageReader", "is_scanimage_file", "list_scanimage_rois", "page_index"]
+__all__ = ["ScanImageReader", "is_scanimage_file", "list_scanimage_rois", "open_scanimage", "page_index"]

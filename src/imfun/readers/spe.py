@@ -22,9 +22,8 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError
-from ..fseq.sequence import FrameSequence
 from .base import Reader, apply_crop, as_slice
-from .registry import register
+from .registry import Source, register
 
 HEADER_BYTES = 4100
 DATA_TYPES = {0: np.float32, 1: np.int32, 2: np.int16, 3: np.uint16, 5: np.float64, 6: np.uint8,
@@ -102,33 +101,10 @@ class SpeReader(Reader):
             self._mm = None
 
 
-@register("spe", [".spe"], description="Princeton Instruments SPE 2.x / 3.0")
-class FSeq_spe(FrameSequence):
-    """Frames of a Princeton Instruments SPE file (WinView/WinSpec 2.x, LightField 3.0).
+@register("spe", [".spe"], description="Princeton Instruments SPE 2.x / 3.0",
+          seq_name="FSeq_spe")
+def open_spe(source: Source) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_spe`."""
+    return SpeReader(source.files[0])
 
-    Parameters
-    ----------
-    path : str or Path
-        The ``.spe`` file.
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata; the file has no frame interval, so give ``{'axes': [(dt, 's'), ...]}``.
 
-    Examples
-    --------
-    >>> import numpy as np, struct, tempfile, os
-    >>> header = bytearray(4100)
-    >>> struct.pack_into('<H', header, 42, 6); struct.pack_into('<h', header, 108, 3)
-    >>> struct.pack_into('<H', header, 656, 4); struct.pack_into('<i', header, 1446, 2)
-    >>> path = os.path.join(tempfile.mkdtemp(), 'a.spe')
-    >>> with open(path, 'wb') as fh:
-    ...     _ = fh.write(bytes(header) + np.arange(48, dtype='<u2').tobytes())
-    >>> fs = FSeq_spe(path)
-    >>> len(fs), fs.frame_shape, int(fs[1][0, 0])
-    (2, (4, 6), 24)
-    >>> fs.close()
-    """
-
-    def __init__(self, path, fns=None, meta=None):
-        super().__init__(SpeReader(path), fns=fns, meta=meta)

@@ -12,9 +12,8 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError
-from ..fseq.sequence import FrameSequence
-from .base import FilesReader
-from .registry import register, resolve
+from .base import FilesReader, Reader
+from .registry import Source, register, resolve
 
 
 def load_text_frame(path: Path) -> np.ndarray:
@@ -56,33 +55,11 @@ class TextReader(FilesReader):
 
 
 @register("txt", (".txt",), collection=True, single=True,
-          description="text files of numbers, one frame per file")
-class FSeq_txt(FrameSequence):
-    """Frames from text files, one frame per file (read with ``np.loadtxt``).
-
-    Parameters
-    ----------
-    pattern : str, Path, glob pattern or list of paths
-        The files: ``'data/frame*.txt'``, a folder, a list, or one file (one frame).
-        Numbers are separated by whitespace or commas; ``#`` starts a comment.
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata, e.g. ``{'axes': [(0.1, 's'), (0.5, 'µm'), (0.5, 'µm')]}``.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(3):
-    ...     np.savetxt(os.path.join(folder, f'f{i}.txt'), np.full((4, 5), i))
-    >>> fs = FSeq_txt(os.path.join(folder, 'f*.txt'))
-    >>> len(fs), fs.frame_shape, fs[2][0, 0]
-    (3, (4, 5), np.float64(2.0))
-    """
-
-    def __init__(self, pattern, fns=None, meta=None):
-        super().__init__(TextReader(pattern), fns=fns, meta=meta)
+          description="text files of numbers, one frame per file",
+          seq_name="FSeq_txt")
+def open_text(source: Source) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_txt`."""
+    return TextReader(source.files)
 
 
-__all__ = ["FSeq_txt", "TextReader", "load_text_frame"]
+__all__ = ["TextReader", "load_text_frame", "open_text"]

@@ -18,6 +18,7 @@ import math
 import os
 import re
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,10 @@ from ..errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
-from ..fseq.sequence import FrameSequence
-from .base import ConcatReader, Reader, apply_crop, as_slice
+from .base import Reader, apply_crop, as_slice, concat_files
 from .dims import Dims, open_planes, select
 from .options import CH, SERIES, Z
-from .registry import Source, register, resolve
+from .registry import Source, register
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 # resolutions that are a program's default, not a calibration (pixels per inch)
@@ -537,47 +537,14 @@ def list_tiff_contents(path) -> list[dict]:
 
 @register("tiff", (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"), sniff=is_tiff,
           options=(CH, SERIES, Z), contents=list_tiff_contents,
-          description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF")
-class FSeq_tiff(FrameSequence):
-    """Frames of a multi-page TIFF file (plain, BigTIFF, ImageJ hyperstack, OME-TIFF).
-
-    Parameters
-    ----------
-    path : str or Path
-        The file.
-    ch : int or None
-        Keep one channel (2-D frames); None keeps all channels (``rows x cols x channels``).
-    series : int
-        Which series (image) of the file to read.
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata overriding the file's; ``meta['axes']`` is read from ImageJ
-        (``finterval``, ``spacing``, ``unit``, resolution), OME (``PhysicalSizeX/Y/Z``,
-        ``TimeIncrement`` and their units) or the resolution tags, in s and µm.
-    z : int, 'max', 'mean' or None
-        Keep one Z slice of a file with a Z axis, or project over the slices at
-        each time point; needed when the file has both time points and slices
-        (an ImageJ TZCYX hyperstack, say).  A z-stack without time points is
-        read slice by slice.
-
-    Examples
-    --------
-    >>> import numpy as np, tifffile, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), 'movie.tif')
-    >>> tifffile.imwrite(path, np.zeros((10, 32, 48), np.uint16), imagej=True,
-    ...                  metadata={'axes': 'TYX', 'finterval': 0.1})
-    >>> fs = FSeq_tiff(path)
-    >>> len(fs), fs.frame_shape, fs.meta['axes'][0]
-    (10, (32, 48), AxisScale(scale=0.1, unit='s'))
-    >>> fs.close()
-    """
-
-    def __init__(self, path, ch=None, series=0, fns=None, meta=None, *, z=None):
-        super().__init__(open_planes(TiffReader, path, ch=ch, series=series, z=z), fns=fns, meta=meta)
+          description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF",
+          seq_name="FSeq_tiff")
+def open_tiff(source: Source, ch=None, series=0, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_tiff`."""
+    return open_planes(TiffReader, source.files[0], ch=ch, series=series, z=z)
 
 
-__all__ = ["FSeq_tiff", "TiffReader", "is_tiff"]
+__all__ = ["TiffReader", "is_tiff", "open_tiff", "open_tiff_files"]
 
 
 def _multipage_files(src: Source) -> bool:
@@ -594,44 +561,11 @@ def _multipage_files(src: Source) -> bool:
 
 @register("tiff-files", [".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"], collection=True,
           single=False, claims=_multipage_files, priority=5, options=(CH, SERIES, Z),
-          description="several multi-page TIFF files, one acquisition split over files")
-class FSeq_tiffs(FrameSequence):
-    """Frames of several multi-page TIFF files, one after another.
+          description="several multi-page TIFF files, one acquisition split over files",
+          seq_name="FSeq_tiffs")
+def open_tiff_files(source: Source, ch=None, series=0, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_tiffs`."""
+    return concat_files([partial(open_planes, TiffReader, f, ch=ch, series=series, z=z)
+                         for f in source.files])
 
-    Microscopes often split one acquisition into files of a few hundred frames
-    (``movie_00001.tif``, ``movie_00002.tif`` ...); ``open_seq`` on their glob,
-    folder or list gives this class when the first file holds several pages.
 
-    Parameters
-    ----------
-    pattern : str, Path, list of paths
-        A glob pattern, a folder or a list of files (globs and folders in natural order).
-    ch, series, z, fns, meta :
-        As for :class:`FSeq_tiff`, applied to every file.
-
-    Examples
-    --------
-    >>> import numpy as np, tifffile, tempfile, os
-    >>> folder = tempfile.mkdtemp()
-    >>> for i in range(3):
-    ...     tifffile.imwrite(os.path.join(folder, f'part{i}.tif'), np.full((4, 8, 8), i, np.uint16),
-    ...                      imagej=True, metadata={'axes': 'TYX'})
-    >>> fs = FSeq_tiffs(os.path.join(folder, 'part*.tif'))
-    >>> len(fs), fs[5][0, 0]
-    (12, np.uint16(1))
-    >>> fs.close()
-    """
-
-    def __init__(self, pattern, ch=None, series: int = 0, fns=None, meta=None, *, z: int | None = None):
-        files = resolve(pattern).files
-        parts = []
-        try:
-            for f in files:
-                parts.append(open_planes(TiffReader, f, ch=ch, series=series, z=z))
-                parts[-1].close()
-            reader = ConcatReader(parts, source=f"{files[0]} ... ({len(files)} files)")
-        except BaseException:
-            for part in parts:
-                part.close()
-            raise
-        super().__init__(reader, fns=fns, meta=meta)

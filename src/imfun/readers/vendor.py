@@ -31,11 +31,10 @@ from ..errors import (
     ImfunError,
     MetadataWarning,
 )
-from ..fseq.sequence import FrameSequence
 from .base import Reader, require
-from .dims import Dims, select
+from .dims import Dims, open_planes, select
 from .options import CH, SERIES, Z
-from .registry import register
+from .registry import Source, register
 from .tiff import TiffReader
 
 
@@ -235,33 +234,11 @@ class ND2Reader(VendorReader):
 
 
 @register("nd2", [".nd2"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Nikon NIS-Elements ND2 (nd2)")
-class FSeq_nd2(FrameSequence):
-    """Frames of a Nikon ND2 file (needs ``pip install 'imfun[vendor]'``).
-
-    Parameters
-    ----------
-    path : str or Path
-        The ``.nd2`` file.
-    series : int
-        Stage position (``P``) for multi-position files.
-    ch : int or None
-        One channel (2-D frames) or None for all (colour frames).
-    z : int or None
-        The z-plane; needed when the file has both time points and z-planes.
-        Without time points, frames go along z.
-    fns, meta
-        Per-frame pipeline and metadata overrides.
-
-    Examples
-    --------
-    >>> fs = FSeq_nd2('cells.nd2', ch=0, z=4)        # doctest: +SKIP
-    >>> fs.meta['axes'].describe()                   # doctest: +SKIP
-    't: 1.01 s, y: 0.168 µm, x: 0.168 µm'
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(ND2Reader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+          description="Nikon NIS-Elements ND2 (nd2)",
+          seq_name="FSeq_nd2")
+def open_nd2(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_nd2`."""
+    return open_planes(ND2Reader, source.files[0], series=series, ch=ch, z=z)
 
 
 # -- Leica LIF ------------------------------------------------------------------------------
@@ -297,19 +274,11 @@ class LIFReader(VendorReader):
 
 
 @register("lif", [".lif"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Leica LIF (liffile)")
-class FSeq_lif(FrameSequence):
-    """Frames of one image of a Leica LIF file (needs ``pip install 'imfun[vendor]'``).
-
-    ``series`` is the image index; ``ch``, ``z`` as for :class:`FSeq_nd2`.
-
-    Examples
-    --------
-    >>> fs = FSeq_lif('experiment.lif', series=2, ch=1)   # doctest: +SKIP
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(LIFReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+          description="Leica LIF (liffile)",
+          seq_name="FSeq_lif")
+def open_lif(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_lif`."""
+    return open_planes(LIFReader, source.files[0], series=series, ch=ch, z=z)
 
 
 # -- Zeiss CZI --------------------------------------------------------------------------------
@@ -352,20 +321,11 @@ class CZIReader(VendorReader):
 
 
 @register("czi", [".czi"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Zeiss CZI (czifile)")
-class FSeq_czi(FrameSequence):
-    """Frames of one scene of a Zeiss CZI file (needs ``pip install 'imfun[vendor]'``).
-
-    The scene is decoded into memory at the first read (czifile cannot read
-    part of a file).  ``series`` is the scene; ``ch``, ``z`` as for :class:`FSeq_nd2`.
-
-    Examples
-    --------
-    >>> fs = FSeq_czi('stack.czi', ch=0)   # doctest: +SKIP
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(CZIReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+          description="Zeiss CZI (czifile)",
+          seq_name="FSeq_czi")
+def open_czi(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_czi`."""
+    return open_planes(CZIReader, source.files[0], series=series, ch=ch, z=z)
 
 
 # -- Olympus OIF / OIB -------------------------------------------------------------------------
@@ -405,20 +365,11 @@ class OIFReader(VendorReader):
 
 
 @register("oif", [".oif", ".oib"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Olympus OIF/OIB (oiffile)")
-class FSeq_oif(FrameSequence):
-    """Frames of an Olympus OIF/OIB file (needs ``pip install 'imfun[vendor]'``).
-
-    Decoded into memory at the first read.  ``series``, ``ch``, ``z`` as for
-    :class:`FSeq_nd2`.
-
-    Examples
-    --------
-    >>> fs = FSeq_oif('cells.oib', ch=1)   # doctest: +SKIP
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(OIFReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+          description="Olympus OIF/OIB (oiffile)",
+          seq_name="FSeq_oif")
+def open_oif(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_oif`."""
+    return open_planes(OIFReader, source.files[0], series=series, ch=ch, z=z)
 
 
 # -- Zeiss LSM and MetaMorph STK through tifffile ---------------------------------------------------
@@ -492,33 +443,18 @@ class STKReader(TiffSeriesReader):
         return scales, {}
 
 
-@register("lsm", [".lsm"], priority=5, options=(SERIES, CH, Z), description="Zeiss LSM (tifffile)")
-class FSeq_lsm(FrameSequence):
-    """Frames of a Zeiss LSM file (read with tifffile).
-
-    ``series``, ``ch``, ``z`` as for :class:`FSeq_nd2`; axes from the LSM
-    header (voxel sizes, time interval).
-
-    Examples
-    --------
-    >>> fs = FSeq_lsm('timelapse.lsm', ch=0)   # doctest: +SKIP
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(LSMReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+@register("lsm", [".lsm"], priority=5, options=(SERIES, CH, Z), description="Zeiss LSM (tifffile)",
+          seq_name="FSeq_lsm")
+def open_lsm(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_lsm`."""
+    return open_planes(LSMReader, source.files[0], series=series, ch=ch, z=z)
 
 
-@register("stk", [".stk"], priority=5, options=(SERIES, CH, Z), description="MetaMorph STK (tifffile)")
-class FSeq_stk(FrameSequence):
-    """Frames of a MetaMorph STK stack (read with tifffile).
-
-    Examples
-    --------
-    >>> fs = FSeq_stk('stack.stk')   # doctest: +SKIP
-    """
-
-    def __init__(self, path, series=0, ch=None, z=None, fns=None, meta=None):
-        super().__init__(STKReader(path, series=series, ch=ch, z=z), fns=fns, meta=meta)
+@register("stk", [".stk"], priority=5, options=(SERIES, CH, Z), description="MetaMorph STK (tifffile)",
+          seq_name="FSeq_stk")
+def open_stk(source: Source, series=0, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_stk`."""
+    return open_planes(STKReader, source.files[0], series=series, ch=ch, z=z)
 
 
-__all__ = ["FSeq_czi", "FSeq_lif", "FSeq_lsm", "FSeq_nd2", "FSeq_oif", "FSeq_stk", "VendorReader"]
+__all__ = ["VendorReader", "open_czi", "open_lif", "open_lsm", "open_nd2", "open_oif", "open_stk"]

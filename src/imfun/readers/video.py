@@ -33,11 +33,11 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError, SourceNotFoundError
-from ..fseq.opening import img_getter
-from ..fseq.sequence import FrameSequence
 from . import registry
 from .base import Crop, Reader, require
+from .dims import pick_channel
 from .options import CH
+from .registry import Source
 
 ENDINGS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
 # decode forward instead of seeking when the wanted frame is at most this far ahead
@@ -266,7 +266,7 @@ class VideoReader(Reader):
     def _convert(self, frame) -> np.ndarray:
         if isinstance(self.ch, str) and self.ch.lower() in _GREY:
             return frame.to_ndarray(format="gray")
-        return img_getter(frame.to_ndarray(format="rgb24"), self.ch)
+        return pick_channel(frame.to_ndarray(format="rgb24"), self.ch)
 
     def _get(self, k: int) -> np.ndarray:
         """Frame ``k`` as an array: the first frame whose index is ``k`` or more."""
@@ -446,46 +446,11 @@ class PacketIndex:
 
 
 @registry.register("video", ENDINGS, single=True, extra="video", options=(CH,),
-                   description="video files through PyAV (frame-exact seeking)")
-class FSeq_video(FrameSequence):
-    """A frame sequence from a video file (MP4, AVI, MOV, MKV, M4V, WebM), read with PyAV.
-
-    Frames are read lazily with frame-exact seeking; ``meta['axes'][0]`` is
-    ``(1/fps, 's')``.  Needs the optional package PyAV: ``pip install 'imfun[video]'``.
-
-    Parameters
-    ----------
-    path : str or path-like
-        The video file.
-    ch : int, str or None
-        None: RGB frames ``rows x cols x 3`` uint8; ``'gray'``: grey frames;
-        an int or ``'r'``, ``'g'``, ``'b'``: one channel of the RGB frames.
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata; given entries override the file's.
-
-    Examples
-    --------
-    >>> import av, numpy as np, tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), 'movie.mkv')
-    >>> with av.open(path, 'w') as out:
-    ...     stream = out.add_stream('ffv1', rate=10)
-    ...     stream.width, stream.height, stream.pix_fmt = 48, 32, 'gray'
-    ...     for i in range(5):
-    ...         frame = av.VideoFrame.from_ndarray(np.full((32, 48), 10 * i, np.uint8), format='gray')
-    ...         out.mux(stream.encode(frame))
-    ...     out.mux(stream.encode())
-    >>> fs = FSeq_video(path, ch='gray')
-    >>> len(fs), fs.frame_shape, fs.meta['axes'][0]
-    (5, (32, 48), AxisScale(scale=0.1, unit='s'))
-    >>> int(fs[3][0, 0])
-    30
-    >>> fs.close()
-    """
-
-    def __init__(self, path, ch=None, fns=None, meta=None):
-        super().__init__(VideoReader(path, ch=ch), fns=fns, meta=meta)
+                   description="video files through PyAV (frame-exact seeking)",
+          seq_name="FSeq_video")
+def open_video(source: Source, ch=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_video`."""
+    return VideoReader(source.files[0], ch=ch)
 
 
-__all__ = ["ENDINGS", "FSeq_video", "PacketIndex", "VideoReader"]
+__all__ = ["ENDINGS", "PacketIndex", "VideoReader", "open_video"]

@@ -41,7 +41,6 @@ import numpy as np
 
 from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
-from ..fseq.sequence import FrameSequence
 from .base import Crop, Reader, as_slice, require
 from .dims import open_planes
 from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
@@ -386,48 +385,11 @@ def _claims(src: Source) -> bool:
 
 @register("zarr", (".zarr", ".ome.zarr"), sniff=lambda head: not head, claims=_claims, single=True,
           directory=True, extra="zarr", options=(ARRAY, LEVEL, AXES, CH, Z),
-          description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose")
-class FSeq_zarr(FrameSequence):
-    """Frames from an array of a Zarr store or an OME-Zarr image.
-
-    Parameters
-    ----------
-    path : str or Path
-        The store: a folder (``.zarr``, ``.ome.zarr``, or any folder holding
-        ``.zarray``/``.zgroup``/``zarr.json``).
-    array : str or None
-        Path of the array (or OME-Zarr image group) inside the store; may be
-        left out when there is only one.
-    level : int
-        Resolution level of an OME-Zarr image (0 is the full resolution).
-    axes : str or None
-        Stored order, one letter per axis (``'tyx'``, ``'tczyx'``, ``'yxt'``);
-        by default from the metadata.
-    ch : int, str or None
-        Keep this channel (an index, ``'r'``/``'g'``/``'b'``, or an OME-Zarr
-        channel label); None keeps all channels (frames ``rows x cols x c``).
-    fns : list of callables
-        The per-frame pipeline.
-    meta : dict or None
-        Metadata overriding what the store says.
-    z : int or None
-        The z plane when the image has both t and z (default 0).
-
-    Examples
-    --------
-    >>> import zarr, numpy as np, tempfile, os
-    >>> name = os.path.join(tempfile.mkdtemp(), 'rec.zarr')
-    >>> z = zarr.create_array(name, shape=(20, 8, 10), chunks=(5, 8, 10), dtype='u2')
-    >>> z[:] = 7
-    >>> fs = FSeq_zarr(name)
-    >>> len(fs), fs.frame_shape, fs.reader.natural_block
-    (20, (8, 10), 5)
-    """
-
-    def __init__(self, path, array: str | None = None, level: int = 0, axes: str | None = None,
-                 ch=None, fns=None, meta: dict | None = None, z: int | None = None):
-        reader = open_planes(ZarrReader, path, array, level, axes, ch, z=z)
-        super().__init__(reader, fns=fns, meta=meta)
+          description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose",
+          seq_name="FSeq_zarr")
+def open_zarr(source: Source, array=None, level=0, axes=None, ch=None, z=None) -> Reader:
+    """The reader behind :class:`imfun.fseq.FSeq_zarr`."""
+    return open_planes(ZarrReader, source.files[0], array, level, axes, ch, z=z)
 
 
-__all__ = ["FSeq_zarr", "ZarrReader"]
+__all__ = ["ZarrReader", "open_zarr"]
