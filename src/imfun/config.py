@@ -68,3 +68,9 @@ def budget(value: int | float | str) -> Iterator[None]:
         yield
     finally:
         _scoped_budget.reset(token)
+
+
+# Progress bars of long work (imfun.engine.progress): "auto" shows tqdm's notebook bar under a
+# Jupyter (IPython) kernel and the terminal bar when stderr is a terminal, and nothing otherwise;
+# True shows bars also when stderr is not a terminal (logs); False never shows one.
+progress: str | bool = "auto"

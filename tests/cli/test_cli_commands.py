@@ -100,8 +100,9 @@ def test_project_npy(movie, tmp_path, fn, ref):
 def test_project_png_tif_and_overwrite(movie, tmp_path, capsys):
     path, x = movie
     png, tif = tmp_path / "m.png", tmp_path / "m.tif"
-    assert main(["project", str(path), "-o", str(png), "--cmap", "magma"]) == 0
-    assert iio.imread(png).shape[:2] == (32, 48)
+    assert main(["project", str(path), "-o", str(png), "--cmap", "magma", "--figsize", "3", "2",
+                 "--dpi", "50"]) == 0
+    assert iio.imread(png).shape[:2] == (100, 150)
     assert main(["project", str(path), "--fn", "max", "-o", str(tif)]) == 0
     np.testing.assert_array_equal(tifffile.imread(tif), x.max(0).astype(np.float32))
     assert main(["project", str(path), "-o", str(png)]) == 1
@@ -149,15 +150,16 @@ def test_traces_csv_dfof_and_plot(movie, label_file, tmp_path):
     out = tmp_path / "traces.csv"
     assert main(["-q", "traces", str(path), "--rois", str(rois), "-o", str(out)]) == 0
     header, table = read_csv(out)
-    assert header == ["time_s", "1", "3"]
-    np.testing.assert_allclose(table[:, 0], np.arange(24) * DT, atol=1e-9)
+    assert header == ["frame", "time_s", "1", "3"]
+    np.testing.assert_array_equal(table[:, 0], np.arange(24))
+    np.testing.assert_allclose(table[:, 1], np.arange(24) * DT, atol=1e-9)
     ref = np.array([x[:, lab == v].mean(1) for v in (1, 3)])
-    np.testing.assert_allclose(table[:, 1:].T, ref, rtol=1e-6)
+    np.testing.assert_allclose(table[:, 2:].T, ref, rtol=1e-6)
     plot = tmp_path / "traces.png"
     assert main(["-q", "traces", str(path), "--rois", str(rois), "-o", str(out), "--overwrite", "--dfof",
                  "--baseline-seconds", "0.5", "--percentile", "20", "--plot", str(plot)]) == 0
     _, table = read_csv(out)
-    np.testing.assert_allclose(table[:, 1:].T, dfof_array(ref.T, 5, "percentile", 20).T, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(table[:, 2:].T, dfof_array(ref.T, 5, "percentile", 20).T, rtol=1e-5, atol=1e-7)
     assert iio.imread(plot).ndim == 3
 
 
@@ -187,23 +189,23 @@ def test_png_glob_traces_with_dt_and_mask(tmp_path):
     assert main(["-q", "traces", str(folder / "*.png"), "--rois", str(tmp_path / "mask.png"), "--components",
                  "--dt", "0.5", "-o", str(out)]) == 0
     header, table = read_csv(out)
-    assert header == ["time_s", "1", "2"]
-    np.testing.assert_allclose(table[:, 0], np.arange(6) * 0.5)
-    np.testing.assert_allclose(table[:, 1], frames[:, 1:4, 1:4].mean((1, 2)), rtol=1e-6)
-    # without a frame interval the first column counts frames
+    assert header == ["frame", "time_s", "1", "2"]
+    np.testing.assert_allclose(table[:, 1], np.arange(6) * 0.5)
+    np.testing.assert_allclose(table[:, 2], frames[:, 1:4, 1:4].mean((1, 2)), rtol=1e-6)
+    # without a frame interval there is no time column
     assert main(["-q", "traces", str(folder / "*.png"), "--rois", str(tmp_path / "mask.png"), "-o",
                  str(out), "--overwrite"]) == 0
-    assert read_csv(out)[0] == ["frame", "255"]
+    assert read_csv(out)[0] == ["frame", "1"]
 
 
 def test_dfof_command_equals_numpy(movie, tmp_path):
     path, x = movie
     out = tmp_path / "dfof.tif"
     assert main(["-q", "dfof", str(path), "-o", str(out), "--baseline-seconds", "0.7", "--percentile", "25",
-                 "--budget", "64 KiB"]) == 0
+                 "--method", "percentile", "--mode", "nearest", "--budget", "64 KiB"]) == 0
     got = tifffile.imread(out)
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got, dfof_array(x, 7, "percentile", 25), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(got, dfof_array(x, 7, "percentile", 25, "nearest"), rtol=1e-5, atol=1e-7)
     with open_seq(out) as fs:
         assert fs.meta["axes"][0].scale == pytest.approx(DT)
     assert main(["dfof", str(path), "-o", str(tmp_path / "x.tif")]) == 1  # no window

@@ -21,7 +21,7 @@ def test_cli_tour(tmp_path, capsys):
     assert out.count("$ imfun ") == 8 and "$ imfun traces" in out
     with open(tmp_path / "out" / "traces.csv", newline="") as f:
         header = next(csv.reader(f))
-    assert header[0] == "time_s" and len(header) == 1 + len(np.unique(sm.labels[sm.labels > 0]))
+    assert header[:2] == ["frame", "time_s"] and len(header) == 2 + len(np.unique(sm.labels[sm.labels > 0]))
 
 
 def test_find_cells():

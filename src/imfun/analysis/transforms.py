@@ -23,8 +23,8 @@ import numpy as np
 from .. import config
 from ..axes import Axes
 from ..errors import InvalidArgumentError
-from ..fseq.selection import as_range
 from ..readers.base import Reader
+from ..selection import as_range
 
 if TYPE_CHECKING:
     from ..fseq.sequence import FrameSequence
@@ -282,7 +282,7 @@ def resample_time(fs: FrameSequence, dt: float | None = None, factor: float | No
 def crop_frames(fs: FrameSequence, rows=None, cols=None) -> FrameSequence:
     """A lazy crop: the same reader, with a crop fixed in the new sequence (pushed down to the
     reader, so memory-mapped and chunked sources read only the crop)."""
-    from ..fseq.selection import compose_crops, normalize_crop
+    from ..selection import compose_crops, normalize_crop
 
     crop = normalize_crop((rows if rows is not None else slice(None),
                            cols if cols is not None else slice(None)), fs.frame_shape)

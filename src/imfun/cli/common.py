@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import EmptySequenceError, InvalidArgumentError
 
 #: output endings and the writer method of FrameSequence that makes them
 WRITERS = {".tif": "to_tiff", ".tiff": "to_tiff", ".btf": "to_tiff", ".h5": "to_hdf5", ".hdf5": "to_hdf5",
            ".zarr": "to_zarr", ".npy": "to_npy"}
-MOVIE_ENDINGS = (".mp4", ".mov", ".mkv", ".avi", ".mpg")
+MOVIE_ENDINGS = (".mp4", ".mov", ".mkv", ".avi", ".mpg", ".gif")
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
@@ -109,6 +110,21 @@ def add_input(p: argparse.ArgumentParser, crop: bool = True, dt: bool = True) ->
                        help="frame interval, when the file does not state it (or to override it)")
 
 
+def add_display(p: argparse.ArgumentParser, figure: bool = True) -> None:
+    """Options of drawn outputs: display range, colour map and (``figure``) figure size."""
+    g = p.add_argument_group("display")
+    g.add_argument("--vmin", type=float, help="value shown black (default: the 0.5th percentile)")
+    g.add_argument("--vmax", type=float, help="value shown white (default: the 99.5th percentile)")
+    g.add_argument("--percentiles", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="percentiles of the data for the display range (default 0.5 99.5)")
+    g.add_argument("--cmap", help="matplotlib colormap (default gray; RdBu_r centred on 0 for ΔF/F "
+                                  "and other data with both signs)")
+    if figure:
+        g.add_argument("--figsize", type=positive_float, nargs=2, metavar=("W", "H"),
+                       help="figure size in inches (default: fitted to the frame's shape)")
+        g.add_argument("--dpi", type=positive_int, default=100, help="dots per inch (default 100)")
+
+
 def open_input(path: str, ch: int | None = None, dt: float | None = None):
     """Open a sequence from a path (file, folder or glob) as :func:`imfun.fseq.open_seq` does."""
     from ..fseq import open_seq
@@ -126,10 +142,67 @@ def select(fs, args):
     frames = getattr(args, "frames", None)
     crop = getattr(args, "crop", None)
     if frames is not None:
+        if len(range(*frames.indices(len(fs)))) == 0:
+            raise EmptySequenceError(
+                f"--frames {slice_text(frames)} selects no frames: the input has {len(fs)} frames "
+                f"(0 to {len(fs) - 1})")
         fs = fs[frames]
     if crop is not None:
         fs = fs.crop_frames(*crop)
     return fs
+
+
+def slice_text(sl: slice) -> str:
+    """A slice as the ``--frames`` text that makes it: ``10:20``, ``::2``, ``5``.
+
+    >>> slice_text(slice(10, 20)), slice_text(slice(None, None, 2)), slice_text(slice(5, 6))
+    ('10:20', '::2', '5')
+    """
+    if sl.step is None and sl.start is not None and sl.stop == sl.start + 1:
+        return str(sl.start)
+    parts = ["" if v is None else str(v) for v in (sl.start, sl.stop)]
+    return ":".join(parts + ([str(sl.step)] if sl.step is not None else []))
+
+
+#: library keyword arguments and the command-line options that set them
+CLI_OPTIONS = {"z": "--z", "ch": "--ch", "series": "--series", "dataset": "--dataset", "axes": "--axes",
+               "record": "--record", "level": "--level", "roi": "--roi", "budget": "--budget",
+               "percentile": "--percentile", "method": "--method", "mode": "--mode", "fps": "--fps",
+               "speed": "--speed", "pad": "--pad", "vmin": "--vmin", "vmax": "--vmax",
+               "percentiles": "--percentiles", "rescale": "--scale", "scale": "--scale",
+               "dtype": "--dtype", "overwrite": "--overwrite", "baseline_seconds": "--baseline-seconds",
+               "baseline_frames": "--baseline-frames", "window_seconds": "--window-seconds",
+               "window_frames": "--window-frames", "fslice": "--frames", "crop": "--crop"}
+_PHRASES = [
+    (re.compile(r"pass dtype='float32' to convert, ome=True for an OME-TIFF, or imagej=False"),
+     "pass --dtype float32 to convert, or write an OME-TIFF (.ome.tif)"),
+    (re.compile(r"(?:set )?fs\.meta\[['\"]axes['\"]\]\[0\]\s*=\s*\(dt, ['\"]s['\"]\)"), "give --dt SECONDS"),
+    (re.compile(r"\bome=True\b"), "an .ome.tif output"),
+    (re.compile(r"\b(baseline|window)_(seconds|frames)\b(?!=)"), r"--\1-\2"),
+]
+_KEYWORD = re.compile(r"(?<![\w.\[])([a-z][a-z_]*)=(np\.)?('[^']*'|\"[^\"]*\"|[^\s,;)]*)")
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words: ``overwrite=True`` -> ``--overwrite``,
+    ``z=0`` -> ``--z 0``, ``dtype='float32'`` -> ``--dtype float32``, ``baseline_frames=`` ->
+    ``--baseline-frames``, ``set fs.meta['axes'][0] = (dt, 's')`` -> ``give --dt SECONDS``.
+
+    >>> cli_words("out.tif exists; pass overwrite=True to replace it")
+    'out.tif exists; pass --overwrite to replace it'
+    >>> cli_words("choose a plane with z=0, or give baseline_frames=")
+    'choose a plane with --z 0, or give --baseline-frames'
+    """
+    for pattern, words in _PHRASES:
+        message = pattern.sub(words, message)
+
+    def option(m: re.Match) -> str:
+        name, value = m.group(1), m.group(3).strip("'\"")
+        if name not in CLI_OPTIONS:
+            return m.group(0)
+        return CLI_OPTIONS[name] if value in ("", "True") else f"{CLI_OPTIONS[name]} {value}"
+
+    return _KEYWORD.sub(option, message)
 
 
 def open_selected(args, path: str | None = None):
@@ -153,12 +226,25 @@ def output_kind(path: str | os.PathLike) -> str:
         f"{', '.join(sorted({*WRITERS, *MOVIE_ENDINGS}))}")
 
 
-def write_sequence(fs, out: str, overwrite: bool = False, dtype=None, compression=None) -> Path:
-    """Write a sequence with the writer its ending asks for; metadata (axes) go with it."""
+def write_sequence(fs, out: str, overwrite: bool = False, dtype=None, compression=None,
+                   scale=None) -> Path:
+    """Write a sequence with the writer its ending asks for; metadata (axes) go with it.
+
+    ``dtype`` converts by the rule of :mod:`imfun.dtypes` (a narrowing conversion
+    is checked, never wrapped); ``scale`` (``--scale``: ``"auto"`` for the data's
+    range, or ``(lo, hi)``) maps that range onto the range of ``dtype``.
+    """
+    from ..dtypes import NarrowingError
+    from ..export import writers
+
     kind = output_kind(out)
     if kind == "movie":
         return fs.export_movie_anim(out, overwrite=overwrite)
-    kwargs: dict = {"overwrite": overwrite, "dtype": dtype}
+    if scale is not None and dtype is None:
+        raise InvalidArgumentError("--scale maps the data onto the range of --dtype: give it too, "
+                                   "e.g. --dtype uint8 --scale")
+    kwargs: dict = {"overwrite": overwrite, "dtype": dtype,
+                    "rescale": True if isinstance(scale, str) else scale}
     if kind == "to_tiff":
         kwargs["ome"] = str(out).lower().endswith((".ome.tif", ".ome.tiff"))
         kwargs["imagej"] = not kwargs["ome"]
@@ -167,7 +253,10 @@ def write_sequence(fs, out: str, overwrite: bool = False, dtype=None, compressio
         kwargs["compression"] = compression
     elif compression is not None:
         raise InvalidArgumentError(f"--compression applies to TIFF and HDF5 outputs, not {out!r}")
-    return getattr(fs, kind)(out, **kwargs)
+    try:
+        return getattr(writers, kind)(fs, out, **kwargs)
+    except NarrowingError as exc:
+        raise InvalidArgumentError(exc.cli_message()) from exc
 
 
 def say(args, text: str) -> None:
@@ -177,8 +266,34 @@ def say(args, text: str) -> None:
 
 
 def dtype_arg(text: str) -> np.dtype:
+    """A numeric numpy type, e.g. ``uint16`` or ``float32``."""
     try:
-        return np.dtype(text)
+        dtype = np.dtype(text)
     except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "buifc":
+        raise argparse.ArgumentTypeError(f"{text!r} is not a numeric numpy data type (e.g. uint16, float32)")
+    return dtype
+
+
+def scale_arg(text: str) -> tuple[float, float] | str:
+    """``LO,HI``: the range that ``--scale`` maps onto the range of ``--dtype`` (``'auto'``: the data's)."""
+    if text == "auto":
+        return text
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        lo = hi = float("nan")
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a numpy data type (e.g. uint16, float32)") from None
+            f"{text!r} is not a range; write LO,HI with LO <= HI, e.g. --scale 0,4095 "
+            "(or --scale alone for the data's range)")
+    return lo, hi
+
+
+def add_scale(p: argparse.ArgumentParser) -> None:
+    """``--scale [LO,HI]``: map the data's range (or LO..HI) onto the range of ``--dtype``."""
+    p.add_argument("--scale", nargs="?", const="auto", type=scale_arg, metavar="LO,HI",
+                   help="map the data's range (exact; or LO..HI, values outside clipped) linearly "
+                        "onto the range of --dtype (0..255 for uint8, 0..1 for floats); "
+                        "without it a narrowing --dtype refuses data that do not fit")

@@ -127,6 +127,8 @@ def run(args) -> int:
             from . import report_error
 
             report_error(exc, path)
+    if not results:  # every input failed: the errors are on stderr, nothing goes to stdout
+        return 1
     if args.json:
         print(json.dumps(results, indent=2, ensure_ascii=False))
     else:

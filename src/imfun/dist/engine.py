@@ -41,7 +41,7 @@ from ..engine import pixels as _pixels
 from ..engine.blocks import spans
 from ..engine.progress import progress
 from ..errors import InvalidArgumentError, ShapeMismatchError
-from ..fseq.selection import compose_crops, crop_shape, fslice_positions, normalize_crop
+from ..selection import compose_crops, crop_shape, fslice_positions, normalize_crop
 from ..readers.base import require
 
 FAN_IN = 8  # partials merged per combine task: a shallow tree, small tasks

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InvalidArgumentError, ShapeMismatchError
-from ..fseq.selection import compose_crops, crop_shape, fslice_positions, normalize_crop
+from ..selection import compose_crops, crop_shape, fslice_positions, normalize_crop
 from .blocks import default_workers, ordered_map
 from .progress import progress
 
@@ -48,18 +48,20 @@ def temp_memmap(shape: tuple[int, ...], dtype) -> np.ndarray:
     return arr
 
 
-def physical_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 1024**3
+def result_array(shape: tuple[int, ...], dtype, budget: int | None = None) -> np.ndarray:
+    """Room for a result: in memory when it fits the memory budget (the configured one
+    when ``budget`` is None), else a temporary memory-mapped file.
 
+    The file is unlinked as soon as it is mapped, so it never shows in its folder
+    (``IMFUN_TMPDIR``, else the system's temporary folder) and its disk space is
+    given back when the array is garbage-collected.  Its pages are the page
+    cache's, written back and dropped by the system as needed: they are not
+    part of the process's anonymous memory.
+    """
+    from .. import config
 
-def result_array(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """Room for a result: in memory when it takes under a quarter of the machine's
-    memory, else a temporary memory-mapped file."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
-    if nbytes <= physical_memory() // 4:
+    if nbytes <= config.resolve_budget(budget):
         return np.zeros(shape, dtype)
     return temp_memmap(shape, dtype)
 
@@ -161,10 +163,16 @@ def time_project(seq, fslice, fn: Callable, crop, budget: int) -> np.ndarray:
         return res
 
     out = None
-    for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
-        if out is None:
-            out = np.empty(tiles.frame_shape, res.dtype)
-        out[rows, cols] = res
+    # on a terminal, progress in frames' worth of pixels (frames/s as for the other reductions)
+    n_pixels, done, shown = math.prod(tiles.frame_shape[:2]), 0, 0
+    with progress(tiles.n_frames, "time_project") as bar:
+        for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
+            if out is None:
+                out = np.empty(tiles.frame_shape, res.dtype)
+            out[rows, cols] = res
+            done += res.shape[0] * res.shape[1]
+            bar.update(tiles.n_frames * done // n_pixels - shown)
+            shown = tiles.n_frames * done // n_pixels
     return out
 
 
@@ -260,7 +268,7 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
         for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
             out = state["out"]
             if out is None:
-                out = state["out"] = result_array((res.shape[0], *tiles.frame_shape), res.dtype)
+                out = state["out"] = result_array((res.shape[0], *tiles.frame_shape), res.dtype, budget)
                 state["in_place"] = vectorized and mask is None and res.shape[0] == tiles.n_frames \
                     and res.dtype == work
             elif res.shape[0] != out.shape[0]:

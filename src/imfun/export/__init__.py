@@ -8,7 +8,7 @@ The ``FrameSequence`` methods (``export_img``, ``export_movie_anim``,
 from .atomic import atomic_target
 
 
-def to_movie(fslist, video_name, fps=25, titles=None, ncols=None, cmap="gray", vmin=None, vmax=None,
+def to_movie(fslist, video_name, fps=None, titles=None, ncols=None, cmap=None, vmin=None, vmax=None,
              marker_idx=None, **kwargs):
     """Lay several sequences side by side in one movie; see :func:`imfun.export.movie.to_movie`."""
     from .movie import to_movie as _to_movie

@@ -1,4 +1,10 @@
-"""Frames as image files drawn with matplotlib (a ``Figure`` with the Agg canvas, no pyplot)."""
+"""Frames as image files drawn with matplotlib (a ``Figure`` with the Agg canvas, no pyplot).
+
+Frames are coloured by :class:`imfun.plotting.Display` (robust limits, grey or
+diverging colour map, green/magenta composite of two channels) and shown as RGB,
+so any number of channels up to four draws; files are named and titled by the
+*source* frame number.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,18 @@ import numpy as np
 
 from ..engine.progress import progress
 from ..errors import InvalidArgumentError, UnknownArgumentError
+from ..plotting import (
+    add_colour_bar,
+    add_scale_bar,
+    display_for,
+    frame_label,
+    frame_numbers,
+    micron_scale,
+    time_unit,
+    value_label,
+)
 from .atomic import atomic_many
-from .movie import colormap_lut, frame_title, global_range, render_rgb
+from .movie import selected_positions
 
 if TYPE_CHECKING:
     from ..fseq.sequence import FrameSequence
@@ -30,57 +46,68 @@ def image_format(format: str) -> str:
     return fmt
 
 
+def image_names(fs: FrameSequence, positions: np.ndarray, folder: Path, base: str, fmt: str) -> list[Path]:
+    """``<base><source frame number>.<fmt>``, numbers padded to the same width (at least 3)."""
+    numbers = frame_numbers(fs)[positions]
+    width = max(3, len(str(int(numbers.max()))))
+    return [folder / f"{base}{int(k):0{width}d}.{fmt}" for k in numbers]
+
+
 def export_img(fs: FrameSequence, path, base="fseq-export-", figsize=(4, 4), start=0, stop=None,
-               show_title=True, format=".png", vmin=None, vmax=None, **kwargs) -> list[str]:
+               show_title=True, format=".png", vmin=None, vmax=None, *, fslice=None, percentiles=None,
+               colorbar=None, scalebar=None, dpi=100, **kwargs) -> list[str]:
     """Draw frames into image files; see :meth:`imfun.export.methods.ExportMixin.export_img`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     overwrite = kwargs.pop("overwrite", False)
-    dpi = kwargs.pop("dpi", 100)
     fmt = image_format(format)
-    n = len(fs)
-    start, stop, _ = slice(start, stop).indices(n)
-    if stop <= start:
-        raise InvalidArgumentError(f"start={start}, stop={stop} select no frames of the {n}")
-    vmin, vmax = global_range(fs, vmin, vmax)
-    colour = len(fs.frame_shape) == 3
-    width = max(3, len(str(stop - 1)))
-    folder = Path(path)
-    names = [folder / f"{base}{i:0{width}d}.{fmt}" for i in range(start, stop)]
-    times, unit = fs.frame_idx(), fs.meta["axes"][0].unit
+    positions = selected_positions(len(fs), start, stop, fslice)
+    display = display_for(fs, vmin, vmax, percentiles, kwargs.pop("cmap", None), fslice=positions)
+    names = image_names(fs, positions, Path(path), base, fmt)
+    numbers, unit = frame_numbers(fs)[positions], time_unit(fs)
+    times = fs.frame_idx()[positions] if unit else [None] * len(positions)
 
     fig = Figure(figsize=figsize, dpi=dpi)
     canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.02, 0.02, 0.96, 0.88 if show_title else 0.96))
     ax.set_axis_off()
-    kwargs.setdefault("cmap", "gray")
-    first = fs[start]
     try:
-        im = ax.imshow(render_rgb(first[None], vmin, vmax, colormap_lut("gray"))[0]
-                       if colour else first, vmin=vmin, vmax=vmax, **kwargs)
+        im = ax.imshow(display.rgb(fs[int(positions[0])][None])[0], **kwargs)
         canvas.draw()
     except (TypeError, AttributeError, ValueError) as exc:
         raise UnknownArgumentError(
             f"export_img: imshow() refused the keywords {sorted(kwargs)}: {exc}") from exc
+    _decorate(fig, ax, fs, display, colorbar, scalebar)
     title = ax.set_title("") if show_title else None
 
     written = []
     with atomic_many(names, overwrite=overwrite, sources=fs.source_paths()) as tmps, \
-            progress(stop - start, "export_img") as bar:
+            progress(len(positions), "export_img") as bar:
         k = 0
-        for _, block in fs.iter_blocks((start, stop)):
-            for frame in block:
-                i = start + k
-                im.set_data(render_rgb(frame[None], vmin, vmax, colormap_lut("gray"))[0]
-                            if colour else frame)
+        for _, block in fs.iter_blocks(positions):
+            for rgb in display.rgb(block):
+                im.set_data(rgb)
                 if title is not None:
-                    title.set_text(frame_title(i, times, unit))
+                    title.set_text(frame_label(int(numbers[k]), times[k], unit))
                 _save(fig, canvas, tmps[k], fmt)
                 written.append(str(names[k]))
                 k += 1
                 bar.update(1)
     return written
+
+
+def _decorate(fig, ax, fs, display, colorbar, scalebar) -> None:
+    """A colour bar (default: for diverging data) and a µm scale bar (default: when the axes are µm)."""
+    if display.has_colour_bar and (display.kind == "diverging" if colorbar is None else colorbar):
+        add_colour_bar(fig, ax, display, value_label(fs))
+    um = micron_scale(fs.meta["axes"])
+    scalebar = um is not None if scalebar is None else scalebar
+    if scalebar and um is None:
+        raise InvalidArgumentError("a scale bar needs the pixel size in µm; the axes of these frames "
+                                   f"are {fs.meta['axes'].describe()}")
+    if scalebar:
+        add_scale_bar(ax, um, fs.frame_shape[1])
 
 
 def _save(fig, canvas, tmp: Path, fmt: str) -> None:

@@ -15,28 +15,47 @@ class ExportMixin:
 
     # -- images and movies ------------------------------------------------------
     def export_img(self, path, base="fseq-export-", figsize=(4, 4), start=0, stop=None,
-                   show_title=True, format=".png", vmin=None, vmax=None, **kwargs) -> list[str]:
+                   show_title=True, format=".png", vmin=None, vmax=None, *, fslice=None,
+                   percentiles=None, colorbar=None, scalebar=None, dpi=100, **kwargs) -> list[str]:
         """Export frames as images by drawing them with matplotlib's ``imshow``.
+
+        Files are named ``<base><source frame number>.<format>`` and titled with
+        the source frame number and its time: after ``fs[5::10]`` the second
+        image is ``fseq-export-015.png``, titled ``frame 15, ...``.
 
         Parameters
         ----------
         path : str or path
             Directory where to save images to; created if it does not exist.
         base : str
-            A prefix for the created file names (``<base><frame number>.<format>``).
+            A prefix for the created file names.
         figsize : tuple
             Size of the figures in inches.
         start, stop : int or None
             Export frames ``start`` to ``stop`` (exclusive; None is the end).
         show_title : bool
-            Show the frame number and its time (in the frame axis' unit) over the frame.
+            Show the source frame number and its time (in s) over the frame.
         format : str
             ``png``, ``svg``, ``eps``, ``pdf``, ``bmp`` or ``tif`` (with or without the dot).
-        vmin, vmax : float or None
-            Display range; None uses the global minimum / maximum of the sequence.
+        vmin, vmax : float, sequence of float or None
+            Display range (one value, or one per channel); None uses the 0.5 and
+            99.5 percentiles of the exported frames (exact), so a hot pixel does
+            not turn the picture black.
+        fslice : optional
+            The frames to export, as for :meth:`iter_blocks` (instead of ``start``/``stop``).
+        percentiles : (low, high) or None
+            Percentiles for a missing ``vmin``/``vmax`` (default ``(0.5, 99.5)``).
+        colorbar : bool or None
+            Draw a colour bar (None: for ΔF/F and z-scores, which get the diverging
+            map ``'RdBu_r'`` centred on 0).
+        scalebar : bool or None
+            Draw a scale bar in µm (None: when the pixel size is in µm).
+        dpi : int
+            Dots per inch of the figure (default 100).
         **kwargs
-            Passed to ``imshow`` (``cmap`` defaults to ``'gray'``); also
-            ``overwrite=True`` to replace existing files and ``dpi`` (default 100).
+            Passed to ``imshow``; ``cmap`` colours one-channel frames (default
+            ``'gray'``); two channels are drawn green/magenta and three as RGB,
+            each channel scaled on its own; ``overwrite=True`` replaces existing files.
 
         Returns
         -------
@@ -47,37 +66,43 @@ class ExportMixin:
         --------
         >>> import numpy as np, tempfile
         >>> from imfun.fseq import FSeq_arr
-        >>> fs = FSeq_arr(np.random.rand(3, 8, 8))
-        >>> names = fs.export_img(tempfile.mkdtemp(), format="png")
+        >>> fs = FSeq_arr(np.random.rand(30, 8, 8))
+        >>> names = fs[5::10].export_img(tempfile.mkdtemp(), format="png")
         >>> [n[-19:] for n in names]
-        ['fseq-export-000.png', 'fseq-export-001.png', 'fseq-export-002.png']
+        ['fseq-export-005.png', 'fseq-export-015.png', 'fseq-export-025.png']
         """
         from .images import export_img
 
         return export_img(self, path, base, figsize, start, stop, show_title, format, vmin, vmax,
-                          **kwargs)
+                          fslice=fslice, percentiles=percentiles, colorbar=colorbar, scalebar=scalebar,
+                          dpi=dpi, **kwargs)
 
     def export_movie_anim(self, video_name, fps=None, start=0, stop=None, show_title=True,
                           fig_size=(4, 4), bitrate=-1, writer="avconv", codec=None, frame_on=False,
-                          marker_idx=None, vmin=None, vmax=None, **kwargs) -> Path:
-        """Create a movie from the frame sequence with ffmpeg.
+                          marker_idx=None, vmin=None, vmax=None, *, fslice=None, speed=None,
+                          percentiles=None, colorbar=None, scalebar=False, **kwargs) -> Path:
+        """Create a movie (or a GIF) from the frame sequence with ffmpeg.
 
         The ffmpeg binary of the ``imageio-ffmpeg`` wheel is used; the legacy
         ``writer`` names (``'avconv'``, ``'ffmpeg'``, ``'mencoder'``) all mean it.
         Frames are coloured through a colormap table and piped to the encoder;
         a matplotlib figure is drawn per frame only when ``frame_on=True`` or
-        extra ``imshow`` keywords are given.
+        extra ``imshow`` keywords are given.  The movie plays in real time by
+        default; titles give the source frame number and its time.
 
         Parameters
         ----------
         video_name : str or path
-            The movie file; ``.mp4`` is added when there is no extension.
+            The movie file (``.mp4 .mov .mkv .avi .mpg .gif``); ``.mp4`` is added
+            when there is no extension.
         fps : float or None
-            Frames per second; None is ``10 / self.meta['axes'][0][0]``.
+            Frames per second; None plays in real time, ``speed / dt`` — above
+            60 fps (50 for GIF) every k-th frame is shown so it still plays in real
+            time; 25 fps when the frame interval is unknown.
         start, stop : int or None
             The frames to include.
         show_title : bool
-            Show the frame number and time above the frame.
+            Show the frame number, time and speed (when not real time) above the frame.
         fig_size : tuple
             Size in inches (at ``dpi=100``): sets the figure, or the integer zoom of small frames.
         bitrate : int
@@ -85,13 +110,23 @@ class ExportMixin:
         writer : str
             Accepted for compatibility; ffmpeg is always used.
         codec : str or None
-            ffmpeg codec (default H.264 for mp4/mov/mkv/avi).
+            ffmpeg codec (default H.264 for mp4/mov/mkv/avi, ``gif`` for GIF).
         frame_on : bool
             Draw the axes frame (matplotlib path).
         marker_idx : array_like or None
-            Frame indices on which a red dot is shown (e.g. stimulation).
+            Frame positions on which a red dot is shown (e.g. stimulation).
         vmin, vmax : float or None
-            Display range; None uses the global range of the sequence.
+            Display range; None uses the 0.5 and 99.5 percentiles of the frames shown.
+        fslice : optional
+            The frames to include, as for :meth:`iter_blocks` (instead of ``start``/``stop``).
+        speed : float or str or None
+            Play this many times faster than real time (``2`` or ``'2x'``).
+        percentiles : (low, high) or None
+            Percentiles for a missing ``vmin``/``vmax`` (default ``(0.5, 99.5)``).
+        colorbar : bool or None
+            Draw a colour bar (None: for ΔF/F and z-scores, drawn with ``'RdBu_r'`` centred on 0).
+        scalebar : bool
+            Draw a scale bar in µm at the lower right (the pixel size must be in µm).
         **kwargs
             ``cmap`` (default ``'gray'``), ``quality`` (1..10, default 8; 10 is
             lossless), ``zoom``, ``dpi``, ``overwrite``; anything else goes to ``imshow``.
@@ -106,13 +141,15 @@ class ExportMixin:
         >>> import numpy as np, tempfile, os
         >>> from imfun.fseq import FSeq_arr
         >>> fs = FSeq_arr(np.random.rand(10, 16, 16), meta={'axes': [(0.1, 's')]})
-        >>> fs.export_movie_anim(os.path.join(tempfile.mkdtemp(), "movie"), fps=5).suffix
+        >>> fs.export_movie_anim(os.path.join(tempfile.mkdtemp(), "movie")).suffix  # 10 fps: real time
         '.mp4'
         """
         from .movie import export_movie_anim
 
         return export_movie_anim(self, video_name, fps, start, stop, show_title, fig_size, bitrate,
-                                 writer, codec, frame_on, marker_idx, vmin, vmax, **kwargs)
+                                 writer, codec, frame_on, marker_idx, vmin, vmax, fslice=fslice,
+                                 speed=speed, percentiles=percentiles, colorbar=colorbar, scalebar=scalebar,
+                                 **kwargs)
 
     # -- writers -------------------------------------------------------------------
     def to_tiff(self, path, *, imagej=True, ome=False, compression=None, overwrite=False,

@@ -1,20 +1,29 @@
-"""Movies with the ffmpeg binary of the ``imageio-ffmpeg`` wheel.
+"""Movies (and GIFs) with the ffmpeg binary of the ``imageio-ffmpeg`` wheel.
 
 Two renderers feed the encoder raw ``rgb24`` frames:
 
-* the lookup-table path (default): each block of frames is scaled to 0..255
-  by ``vmin``/``vmax``, mapped through a 256-entry colormap table, enlarged by
-  an integer zoom, and copied into a canvas; titles are drawn with Pillow into
-  a band above the frames and markers straight into the array.  No matplotlib
-  draw per frame.
+* the lookup-table path (default): each block of frames is scaled by the
+  display limits (robust percentiles unless given, see :mod:`imfun.plotting`),
+  mapped through a 256-entry colour map table (or composed green/magenta for
+  two channels), enlarged by an integer zoom, and copied into a canvas; titles
+  and colour bars are drawn with Pillow, markers straight into the array.  No
+  matplotlib draw per frame.
 * the matplotlib path, for what needs a figure (``frame_on=True`` or extra
   ``imshow`` keywords): one ``Figure`` whose image data are replaced per frame.
+
+Timing: by default a movie plays in real time, ``1 / dt`` frames per second
+(:func:`movie_timing`); faster than players accept (60 fps, 50 for GIF) every
+k-th frame is shown so that it still plays in real time.  ``speed=2`` plays
+twice as fast (written in the title); without a frame interval 25 fps is used.
+Titles give the *source* frame number and its time.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +31,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..engine.progress import progress
-from ..errors import InvalidArgumentError, UnknownArgumentError, WriteError
+from ..errors import InvalidArgumentError, ShapeMismatchError, UnknownArgumentError, WriteError
+from ..plotting import (
+    colormap_lut,
+    display_for,
+    frame_label,
+    frame_numbers,
+    micron_scale,
+    nice_length,
+    time_unit,
+    value_label,
+)
+from ..selection import fslice_positions
 from .atomic import atomic_target, check_target
 
 if TYPE_CHECKING:
@@ -31,10 +51,19 @@ if TYPE_CHECKING:
 # container -> (ffmpeg muxer, default codec)
 CONTAINERS = {".mp4": ("mp4", "libx264"), ".m4v": ("mp4", "libx264"), ".mov": ("mov", "libx264"),
               ".mkv": ("matroska", "libx264"), ".avi": ("avi", "libx264"),
-              ".mpg": ("mpeg", "mpeg2video"), ".mpeg": ("mpeg", "mpeg2video")}
+              ".mpg": ("mpeg", "mpeg2video"), ".mpeg": ("mpeg", "mpeg2video"), ".gif": ("gif", "gif")}
 LEGACY_WRITERS = ("avconv", "ffmpeg", "mencoder", "ffmpeg_file", "avconv_file", "mencoder_file")
 _CODEC_ALIASES = {"h264": "libx264", "x264": "libx264", "mpeg2": "mpeg2video"}
 MARKER_RGB = (255, 0, 0)
+#: frame rates players accept (GIF delays are counted in 1/100 s and browsers slow down below 2)
+MAX_FPS = {"gif": 50.0}
+DEFAULT_MAX_FPS = 60.0
+#: frames per second when the frame interval is not known
+UNTIMED_FPS = 25.0
+# per-frame palettes, so GIF colours stay right without holding the movie
+_GIF_FILTER = "split[a][b];[a]palettegen=stats_mode=single:reserve_transparent=0[p];[b][p]paletteuse=new=1"
+
+__all__ = ["colormap_lut", "export_movie_anim", "movie_timing", "to_movie"]
 
 
 # -- small pieces -----------------------------------------------------------------
@@ -49,6 +78,23 @@ def check_fps(fps) -> float:
     return value
 
 
+def parse_speed(speed) -> float:
+    """``2``, ``'2x'``, ``'0.5×'`` -> the speed-up over real time.
+
+    >>> parse_speed("2x"), parse_speed(0.5), parse_speed(None)
+    (2.0, 0.5, 1.0)
+    """
+    if speed is None:
+        return 1.0
+    text = str(speed).strip().lower()
+    m = re.fullmatch(r"[x×]?\s*([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*[x×]?", text)
+    value = float(m.group(1)) if m else float("nan")
+    if not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(f"speed is a positive factor over real time such as 2 or '2x', "
+                                   f"got {speed!r}")
+    return value
+
+
 def movie_path(video_name) -> Path:
     """The movie's path: ``.mp4`` is added when the name has no extension."""
     p = Path(video_name)
@@ -58,66 +104,6 @@ def movie_path(video_name) -> Path:
         raise InvalidArgumentError(
             f"cannot write a movie as {p.suffix!r}; use one of {', '.join(sorted(CONTAINERS))}")
     return p
-
-
-@lru_cache(maxsize=32)
-def colormap_lut(cmap: str = "gray") -> np.ndarray:
-    """A ``(256, 3)`` uint8 table of a matplotlib colormap.
-
-    >>> colormap_lut("gray")[[0, 128, 255], 0]
-    array([  0, 128, 255], dtype=uint8)
-    """
-    import matplotlib
-
-    try:
-        cm = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
-    except KeyError:
-        raise InvalidArgumentError(
-            f"unknown colormap {cmap!r}; use a matplotlib name such as 'gray' or 'viridis'") from None
-    rgba = cm(np.linspace(0.0, 1.0, 256))
-    return np.rint(rgba[:, :3] * 255).astype(np.uint8)
-
-
-def to_uint8(block: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Scale values so that ``vmin`` -> 0 and ``vmax`` -> 255 (clipped), as uint8."""
-    span = float(vmax) - float(vmin)
-    factor = np.float32(255.0 / span) if span > 0 else np.float32(0.0)
-    out = (block.astype(np.float32, copy=False) - np.float32(vmin)) * factor
-    np.nan_to_num(out, copy=False, nan=0.0)
-    np.clip(out, 0, 255, out=out)
-    return np.rint(out, out=out).astype(np.uint8)
-
-
-def render_rgb(block: np.ndarray, vmin: float, vmax: float, lut: np.ndarray, zoom: int = 1) -> np.ndarray:
-    """Frames ``(n, h, w[, c])`` to ``(n, h*zoom, w*zoom, 3)`` uint8 RGB.
-
-    Grey frames go through the colormap table; colour frames are scaled as
-    they are (two channels become red and green, a fourth channel is dropped).
-    """
-    idx = to_uint8(block, vmin, vmax)
-    if idx.ndim == 3:
-        rgb = lut[idx]
-    else:
-        c = idx.shape[-1]
-        if c == 1:
-            rgb = lut[idx[..., 0]]
-        elif c >= 3:
-            rgb = idx[..., :3]
-        else:
-            rgb = np.concatenate([idx, np.zeros((*idx.shape[:-1], 3 - c), np.uint8)], axis=-1)
-    if zoom > 1:
-        rgb = rgb.repeat(zoom, axis=1).repeat(zoom, axis=2)
-    return rgb
-
-
-def global_range(fs: FrameSequence, vmin, vmax) -> tuple[float, float]:
-    """``vmin``/``vmax``, the missing ones taken from ``fs.data_range()``."""
-    if vmin is None or vmax is None:
-        rng = np.asarray(fs.data_range(), dtype=float)
-        lo, hi = (rng[..., 0].min(), rng[..., 1].max()) if rng.ndim == 2 else (rng[0], rng[1])
-        vmin = lo if vmin is None else vmin
-        vmax = hi if vmax is None else vmax
-    return float(vmin), float(vmax)
 
 
 @lru_cache(maxsize=8)
@@ -145,9 +131,108 @@ def disk(radius: int) -> np.ndarray:
     return yy**2 + xx**2 <= radius**2 + radius // 2
 
 
-def frame_title(index: int, times: np.ndarray, unit: str) -> str:
-    """``'frame 12, 0.600 s'`` (just ``'frame 12'`` when the frame axis has no unit)."""
-    return f"frame {index}, {times[index]:.3f} {unit}" if unit else f"frame {index}"
+# -- timing ------------------------------------------------------------------------
+@dataclass
+class Timing:
+    """How a movie plays: ``fps`` of the file, every ``step``-th frame shown, ``speed`` over
+    real time (None when the frame interval is unknown)."""
+
+    fps: float
+    step: int
+    speed: float | None
+
+    def note(self) -> str:
+        """``' · 2× speed'`` when the movie does not play in real time, else ``''``."""
+        if self.speed is None or abs(self.speed - 1) < 1e-3:
+            return ""
+        return f" · {self.speed:.3g}× speed"
+
+    def describe(self) -> str:
+        """``'20 fps (real time)'``, ``'50 fps (real time, every 4th frame)'``, ``'8 fps (2× speed)'``."""
+        pace = "frame interval unknown" if self.speed is None else self.note().lstrip(" ·") or "real time"
+        every = f", every {self.step}th frame" if self.step > 1 else ""
+        return f"{self.fps:.4g} fps ({pace}{every})"
+
+
+def frame_interval(fs: FrameSequence) -> float | None:
+    """Seconds between frames (the median of recorded time stamps), None when unknown."""
+    unit = time_unit(fs)
+    if unit != "s":
+        return None
+    if "frame_times" in fs.meta and len(fs) > 1:
+        dt = float(np.median(np.diff(fs.frame_idx())))
+    else:
+        dt = float(fs.meta["axes"][0].scale)
+    return dt if dt > 0 and math.isfinite(dt) else None
+
+
+def movie_timing(fs: FrameSequence, fps=None, speed=None, fmt: str = "mp4") -> Timing:
+    """The frame rate of a movie of ``fs``: ``fps`` when given, else real time times ``speed``.
+
+    Above what players accept (60 fps; 50 for GIF) only every k-th frame is shown, at
+    ``speed / (k dt)`` fps, so the movie still plays at the asked speed.
+
+    Examples
+    --------
+    >>> from imfun.fseq import FSeq_arr
+    >>> fs = FSeq_arr(np.zeros((10, 4, 4)), meta={"axes": [(0.005, "s")]})   # 200 Hz
+    >>> movie_timing(fs)
+    Timing(fps=50.0, step=4, speed=1.0)
+    >>> movie_timing(fs, fps=20).speed
+    0.1
+    """
+    dt = frame_interval(fs)
+    factor = parse_speed(speed)
+    if fps is not None:
+        if speed is not None:
+            raise InvalidArgumentError("give either fps or speed, not both")
+        fps = check_fps(fps)
+        return Timing(fps, 1, fps * dt if dt else None)
+    rate = factor / dt if dt else UNTIMED_FPS * factor
+    cap = MAX_FPS.get(fmt, DEFAULT_MAX_FPS)
+    step = max(1, math.ceil(rate / cap - 1e-9))
+    return Timing(rate / step, step, factor if dt else None)
+
+
+def _marker_set(marker_idx) -> set[int]:
+    if marker_idx is None:
+        return set()
+    arr = np.atleast_1d(np.asarray(marker_idx))
+    if arr.dtype == bool:
+        return {int(i) for i in np.flatnonzero(arr)}
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise InvalidArgumentError(f"marker_idx holds frame indices (ints), got {arr.dtype}")
+    return {int(i) for i in arr.ravel()}
+
+
+def shown_markers(positions: np.ndarray, step: int, markers: set[int]) -> np.ndarray:
+    """For each shown frame (every ``step``-th position), whether a marked position falls in it.
+
+    >>> shown_markers(np.arange(10), 3, {4, 9}).tolist()
+    [False, True, False, True]
+    """
+    hit = np.isin(positions, np.fromiter(markers, int, len(markers)))
+    return np.add.reduceat(hit, np.arange(0, len(positions), step)) > 0
+
+
+def selected_positions(n: int, start, stop, fslice) -> np.ndarray:
+    """Positions given by ``fslice`` (anything ``iter_blocks`` takes), else ``start:stop``."""
+    if fslice is not None:
+        return fslice_positions(fslice, n)
+    start, stop, _ = slice(start, stop).indices(n)
+    if stop <= start:
+        raise InvalidArgumentError(f"start={start}, stop={stop} select no frames of the {n} "
+                                   f"(0..{n - 1})")
+    return np.arange(start, stop)
+
+
+def titles_for(fs: FrameSequence, positions: np.ndarray, timing: Timing) -> list[str]:
+    """Title of each shown frame: its source frame number, time and (when not 1) the speed."""
+    numbers = frame_numbers(fs)[positions]
+    unit = time_unit(fs)
+    times = fs.frame_idx()[positions] if unit else [None] * len(positions)
+    note = timing.note()
+    return [frame_label(int(k), t, unit) + note for k, t in zip(numbers, times, strict=True)]
 
 
 class Encoder:
@@ -158,12 +243,15 @@ class Encoder:
         import imageio_ffmpeg
 
         width, height = size
-        params = ["-f", fmt]
-        if codec == "libx264":
+        params, pix_fmt = ["-f", fmt], "yuv420p"
+        if codec == "libx264" and fmt in ("mp4", "mov"):
             # frames play everywhere (QuickTime, browsers) and seek on any frame
-            params += ["-movflags", "+faststart"] if fmt in ("mp4", "mov") else []
+            params += ["-movflags", "+faststart"]
+        if fmt == "gif":
+            params += ["-filter_complex", _GIF_FILTER]
+            pix_fmt, quality, bitrate = "pal8", None, None
         self._gen = imageio_ffmpeg.write_frames(
-            str(path), (width, height), pix_fmt_in="rgb24", fps=fps, codec=codec,
+            str(path), (width, height), pix_fmt_in="rgb24", pix_fmt_out=pix_fmt, fps=fps, codec=codec,
             quality=quality, bitrate=bitrate, macro_block_size=1, output_params=params,
             ffmpeg_log_level="error")
         self._gen.send(None)
@@ -197,33 +285,14 @@ def _encoder_settings(path: Path, codec, quality, bitrate) -> tuple[str, str, An
     return fmt, codec, quality, bitrate
 
 
-def _frame_stream(fs: FrameSequence, start: int, stop: int, render) -> Iterator[np.ndarray]:
-    """Rendered frames one at a time, read and rendered a block at a time."""
-    for _, block in fs.iter_blocks((start, stop)):
-        yield from render(block)
-
-
-def _marker_set(marker_idx) -> set[int]:
-    if marker_idx is None:
-        return set()
-    arr = np.atleast_1d(np.asarray(marker_idx))
-    if arr.dtype == bool:
-        return {int(i) for i in np.flatnonzero(arr)}
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise InvalidArgumentError(f"marker_idx holds frame indices (ints), got {arr.dtype}")
-    return {int(i) for i in arr.ravel()}
-
-
-def _range(n: int, start, stop) -> tuple[int, int]:
-    start, stop, _ = slice(start, stop).indices(n)
-    if stop <= start:
-        raise InvalidArgumentError(f"start={start}, stop={stop} select no frames of the {n}")
-    return start, stop
+def _container_format(path: Path) -> str:
+    return CONTAINERS[path.suffix.lower()][0]
 
 
 # -- the lookup-table movie ----------------------------------------------------------
-def to_movie(fslist, video_name, fps=25, titles=None, ncols=None, cmap="gray", vmin=None, vmax=None,
-             marker_idx=None, *, start=0, stop=None, show_time=True, zoom=None, codec=None,
+def to_movie(fslist, video_name, fps=None, titles=None, ncols=None, cmap=None, vmin=None, vmax=None,
+             marker_idx=None, *, start=0, stop=None, fslice=None, speed=None, pad=False,
+             percentiles=None, colorbar=None, scalebar=False, show_time=True, zoom=None, codec=None,
              quality=8, bitrate=None, gap=4, overwrite=False) -> Path:
     """Lay several frame sequences side by side in one movie.
 
@@ -233,22 +302,34 @@ def to_movie(fslist, video_name, fps=25, titles=None, ncols=None, cmap="gray", v
         The sequences, in reading order (left to right, then top to bottom).
     video_name : str or path
         The movie file; ``.mp4`` is added when there is no extension
-        (``.mp4 .mov .mkv .avi .mpg`` are known).
-    fps : float
-        Frames per second.
+        (``.mp4 .mov .mkv .avi .mpg .gif`` are known).
+    fps : float or None
+        Frames per second; None plays in real time (see :func:`movie_timing`).
     titles : sequence of str or None
         A title above each panel.
     ncols : int or None
         Panels per row (all in one row by default).
     cmap, vmin, vmax : str, float or sequences of them
-        Colormap and display range per panel (one value for all, or one per
-        sequence); a missing range is the sequence's global ``data_range()``.
+        Colour map and display range per panel (one value for all, or one per
+        sequence); a missing range is the 0.5–99.5 percentiles of the shown frames,
+        a missing colour map ``'gray'`` (``'RdBu_r'`` centred on 0 for ΔF/F or z-scores).
     marker_idx : sequence of int or None
-        Frames on which a red dot is drawn in the top-right corner.
-    start, stop : int
-        The frames to show (sequences shorter than ``stop`` hold their last frame).
+        Frames (positions) on which a red dot is drawn in the top-right corner.
+    start, stop, fslice :
+        The frames to show: ``start:stop``, or ``fslice`` (as for ``iter_blocks``).
+    speed : float or str or None
+        Play this many times faster than real time (``2`` or ``'2x'``; with ``fps=None``).
+    pad : bool
+        Sequences of different lengths are an error; ``pad=True`` shows black after
+        the end of the shorter ones.
+    percentiles : (low, high) or None
+        Percentiles of the data for missing display limits (default 0.5, 99.5).
+    colorbar : bool or None
+        Draw a colour bar beside each one-channel panel (None: for ΔF/F and z-scores).
+    scalebar : bool
+        Draw a scale bar in µm at the lower right of each panel (its pixel size must be in µm).
     show_time : bool
-        Draw the frame number and time (of the first sequence) above the panels.
+        Draw the source frame number and time (of the longest sequence) above the panels.
     zoom : int or None
         Integer enlargement of the frames (default: up to about 400 pixels).
     codec, quality, bitrate
@@ -290,40 +371,53 @@ def to_movie(fslist, video_name, fps=25, titles=None, ncols=None, cmap="gray", v
     if titles is not None:
         titles = [str(t) for t in per_panel(list(titles) if not isinstance(titles, str) else titles,
                                             "titles")]
-    panels = [_Panel(fs, cm, lo, hi) for fs, cm, lo, hi in
+    lengths = [len(fs) for fs in seqs]
+    if len(set(lengths)) > 1 and not pad:
+        raise ShapeMismatchError(
+            f"the sequences have different lengths ({', '.join(map(str, lengths))} frames); select the "
+            f"same frames of each, or pass pad=True to show black after the shorter ones end")
+    first = seqs[int(np.argmax(lengths))]
+    positions = selected_positions(max(lengths), start, stop, fslice)
+    path = movie_path(video_name)
+    timing = movie_timing(first, fps, speed, _container_format(path))
+    panels = [_Panel(fs, positions, cm, lo, hi, percentiles, colorbar, scalebar) for fs, cm, lo, hi in
               zip(seqs, per_panel(cmap, "cmap"), per_panel(vmin, "vmin"), per_panel(vmax, "vmax"),
                   strict=True)]
-    n_total = max(len(fs) for fs in seqs)
-    start, stop = _range(n_total, start, stop)
-    fps = check_fps(fps)
-    path = movie_path(video_name)
-    t_unit = seqs[0].meta["axes"][0].unit
-    times = seqs[0].frame_idx() if len(seqs[0]) == n_total else np.arange(n_total)
-    layout = _Layout([p.shape for p in panels], ncols, zoom, titles, show_time, gap)
+    layout = _Layout(panels, ncols, zoom, titles, show_time, gap)
     sources = [p for fs in seqs for p in fs.source_paths()]
     check_target(path, sources, overwrite)
-
-    def text_for(i):
-        return frame_title(i, times, t_unit) if len(seqs[0]) == n_total else f"frame {i}"
-
-    _write_lut_movie(path, panels, layout, start, stop, fps, _marker_set(marker_idx), text_for,
-                     codec, quality, bitrate, overwrite, sources)
+    shown = positions[::timing.step]
+    texts = titles_for(first, shown, timing)
+    marks = shown_markers(positions, timing.step, _marker_set(marker_idx))
+    _write_lut_movie(path, panels, layout, shown, timing.fps, marks, texts, codec, quality, bitrate,
+                     overwrite, sources)
     return path
 
 
 class _Panel:
-    def __init__(self, fs, cmap, vmin, vmax):
+    def __init__(self, fs, positions, cmap, vmin, vmax, percentiles, colorbar, scalebar=False):
         self.fs = fs
-        self.lut = colormap_lut(cmap if cmap is not None else "gray")
-        self.vmin, self.vmax = global_range(fs, vmin, vmax)
-        shape = fs.frame_shape
-        self.shape = shape[:2]
+        inside = positions[positions < len(fs)]
+        self.display = display_for(fs, vmin, vmax, percentiles, cmap, fslice=inside if len(inside) else None)
+        self.shape = fs.frame_shape[:2]
+        want = self.display.kind == "diverging" if colorbar is None else bool(colorbar)
+        self.colour_bar = want and self.display.has_colour_bar
+        self.label = value_label(fs)
+        self.um = micron_scale(fs.meta["axes"]) if scalebar else None
+        if scalebar and self.um is None:
+            raise InvalidArgumentError(f"a scale bar needs the pixel size in µm; the axes of "
+                                       f"{fs.reader.source} are {fs.meta['axes'].describe()}")
+
+
+def _tick(value: float) -> str:
+    return f"{value:.3g}"
 
 
 class _Layout:
-    """Where panels, title bands and the marker go on the canvas."""
+    """Where panels, title bands, colour bars and the marker go on the canvas."""
 
-    def __init__(self, shapes, ncols, zoom, titles, show_time, gap, target=400):
+    def __init__(self, panels, ncols, zoom, titles, show_time, gap, target=400):
+        shapes = [p.shape for p in panels]
         n = len(shapes)
         self.ncols = n if ncols is None else int(ncols)
         if self.ncols < 1:
@@ -337,9 +431,11 @@ class _Layout:
             raise InvalidArgumentError(f"zoom must be a positive int, got {zoom!r}")
         self.zoom = int(zoom)
         cell_h = max(s[0] for s in shapes) * self.zoom
-        cell_w = max(s[1] for s in shapes) * self.zoom
+        image_w = max(s[1] for s in shapes) * self.zoom
+        self.font = int(min(20, max(10, image_w * self.ncols // 25)))
+        self.bar_w = max(6, self.font // 2) if any(p.colour_bar for p in panels) else 0
+        cell_w = image_w + (self.bar_w + 6 + 4 * self.font if self.bar_w else 0)
         width = self.ncols * cell_w + (self.ncols - 1) * gap
-        self.font = int(min(20, max(10, width // 25)))
         band = self.font + 8
         self.time_band = band if show_time else 0
         self.title_band = band if titles else 0
@@ -351,28 +447,71 @@ class _Layout:
             r, c = divmod(k, self.ncols)
             y = self.time_band + r * (self.title_band + cell_h + gap) + self.title_band
             x = c * (cell_w + gap)
-            # centre smaller panels in their cell
-            self.origins.append((y + (cell_h - h * self.zoom) // 2, x + (cell_w - w * self.zoom) // 2))
-        self.titles = titles
-        self.cell = (cell_h, cell_w)
-        self.gap = gap
-        rad = max(2, min(cell_h, cell_w) // 16)
+            # centre smaller panels in their cell's image area
+            self.origins.append((y + (cell_h - h * self.zoom) // 2, x + (image_w - w * self.zoom) // 2))
+        self.panels, self.titles = panels, titles
+        self.cell, self.image_w, self.gap = (cell_h, cell_w), image_w, gap
+        rad = max(2, min(cell_h, image_w) // 16)
         self.marker = disk(rad)
         y0, x0 = self.origins[0]
         w0 = shapes[0][1] * self.zoom
         self.marker_at = (y0 + rad + 2, x0 + w0 - rad - 3)
+        self.scale_bars = self._scale_bars()
+
+    def _cell_origin(self, k: int) -> tuple[int, int]:
+        r, c = divmod(k, self.ncols)
+        return self.time_band + r * (self.title_band + self.cell[0] + self.gap), c * (self.cell[1] + self.gap)
+
+    def _colour_bar(self, canvas: np.ndarray, k: int) -> None:
+        panel = self.panels[k]
+        y, x = self._cell_origin(k)
+        y += self.title_band
+        h, x_bar = self.cell[0], x + self.image_w + 4
+        d = panel.display
+        canvas[y:y + h, x_bar:x_bar + self.bar_w] = d.lut[np.linspace(255, 0, h).round().astype(int)][:, None]
+        x_text, size = x_bar + self.bar_w + 2, max(8, self.font - 4)
+        band = self.title_band or (self.time_band if k < self.ncols else 0)
+        if band:  # what the colours mean, in the band above the bar
+            draw_text(canvas[y - band:y, x_bar:x + self.cell[1]], panel.label, 0, size)
+        for frac, value in ((0.0, d.vmax[0]), (1.0, d.vmin[0]), (0.5, (d.vmin[0] + d.vmax[0]) / 2)):
+            top = int(min(max(y + frac * h - size / 2 - 2, 0), canvas.shape[0] - size - 4))
+            draw_text(canvas[top:top + size + 4, x_text:x + self.cell[1]], _tick(value), 0, size)
 
     def blank(self) -> np.ndarray:
         width, height = self.size
         canvas = np.zeros((height, width, 3), np.uint8)
-        if self.titles:
-            cell_h, cell_w = self.cell
-            for k, title in enumerate(self.titles):
-                r, c = divmod(k, self.ncols)
-                y = self.time_band + r * (self.title_band + cell_h + self.gap)
-                x = c * (cell_w + self.gap)
-                draw_text(canvas[y:y + self.title_band, x:x + cell_w], title, 4, self.font)
+        for k in range(len(self.panels)):
+            y, x = self._cell_origin(k)
+            if self.titles:
+                draw_text(canvas[y:y + self.title_band, x:x + self.cell[1]], self.titles[k], 4, self.font)
+            if self.panels[k].colour_bar:
+                self._colour_bar(canvas, k)
         return canvas
+
+    def _scale_bars(self) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+        """Per panel with a scale bar: where its patch goes, the patch and the mask of its pixels."""
+        out = []
+        size = max(8, self.font - 4)
+        for (y, x), panel in zip(self.origins, self.panels, strict=True):
+            if panel.um is None:
+                continue
+            h, w = panel.shape[0] * self.zoom, panel.shape[1] * self.zoom
+            length = nice_length(panel.shape[1] * panel.um / 5)
+            bar = max(1, round(length / panel.um * self.zoom))
+            text = f"{length:g} µm"
+            pw = max(bar, int(_font(size).getlength(text)) + 2)
+            thick = max(2, h // 80)
+            patch = np.zeros((size + 6 + thick, pw, 3), np.uint8)
+            draw_text(patch[:size + 4], text, (pw - int(_font(size).getlength(text))) // 2, size)
+            patch[-thick:, pw - bar:] = 255
+            mask = patch.any(-1)
+            ph = patch.shape[0]
+            out.append((max(y, y + h - ph - 4), max(x, x + w - pw - 4), patch[:h, :w], mask[:h, :w]))
+        return out
+
+    def draw_scale_bars(self, canvas: np.ndarray) -> None:
+        for y, x, patch, mask in self.scale_bars:  # patches lie inside their panels
+            canvas[y:y + patch.shape[0], x:x + patch.shape[1]][mask] = patch[mask]
 
     def draw_marker(self, canvas: np.ndarray) -> None:
         r = self.marker.shape[0] // 2
@@ -383,46 +522,43 @@ class _Layout:
         sub[m] = MARKER_RGB
 
 
-def _write_lut_movie(path, panels, layout, start, stop, fps, markers, text_for, codec, quality,
-                     bitrate, overwrite, sources, desc="movie"):
+def _panel_stream(panel: _Panel, shown: np.ndarray, zoom: int) -> Iterator[np.ndarray | None]:
+    """Rendered frames of a panel at the shown positions, then None (padding) to the end."""
+    inside = shown[shown < len(panel.fs)]
+    if len(inside):
+        for _, block in panel.fs.iter_blocks(inside):
+            yield from panel.display.rgb(block, zoom)
+    for _ in range(len(shown) - len(inside)):
+        yield None
+
+
+def _write_lut_movie(path, panels, layout, shown, fps, marks, texts, codec, quality, bitrate,
+                     overwrite, sources, desc="movie"):
     fmt, codec, quality, bitrate = _encoder_settings(path, codec, quality, bitrate)
     base = layout.blank()
     canvas = base.copy()
-    streams = []
-    for p in panels:
-        n = len(p.fs)
-        stream_stop = min(stop, n)
-
-        def render(block, p=p):
-            return render_rgb(block, p.vmin, p.vmax, p.lut, layout.zoom)
-
-        streams.append(_frame_stream(p.fs, start, stream_stop, render) if start < n else iter(()))
-    last: list[np.ndarray | None] = [None] * len(panels)
+    streams = [_panel_stream(p, shown, layout.zoom) for p in panels]
     with atomic_target(path, overwrite=overwrite, sources=sources) as tmp:
         enc = Encoder(tmp, layout.size, fps, fmt, codec, quality, bitrate)
         try:
-            with progress(stop - start, desc) as bar:
-                for i in range(start, stop):
+            with progress(len(shown), desc) as bar:
+                for i in range(len(shown)):
                     canvas[...] = base
                     for k, stream in enumerate(streams):
-                        frame = next(stream, None)
+                        frame = next(stream)
                         if frame is not None:
-                            last[k] = frame
-                        if last[k] is not None:
                             y, x = layout.origins[k]
-                            h, w = last[k].shape[:2]
-                            canvas[y:y + h, x:x + w] = last[k]
+                            canvas[y:y + frame.shape[0], x:x + frame.shape[1]] = frame
+                    layout.draw_scale_bars(canvas)
                     if layout.time_band:
-                        draw_text(canvas[:layout.time_band], text_for(i), 4, layout.font)
-                    if i in markers:
+                        draw_text(canvas[:layout.time_band], texts[i], 4, layout.font)
+                    if marks[i]:
                         layout.draw_marker(canvas)
                     enc.write(canvas)
                     bar.update(1)
         finally:
             for s in streams:
-                close = getattr(s, "close", None)
-                if close is not None:
-                    close()
+                s.close()
             enc.close()
     return path
 
@@ -430,87 +566,84 @@ def _write_lut_movie(path, panels, layout, start, stop, fps, markers, text_for, 
 # -- export_movie_anim ---------------------------------------------------------------
 def export_movie_anim(fs: FrameSequence, video_name, fps=None, start=0, stop=None, show_title=True,
                       fig_size=(4, 4), bitrate=-1, writer="avconv", codec=None, frame_on=False,
-                      marker_idx=None, vmin=None, vmax=None, **kwargs) -> Path:
+                      marker_idx=None, vmin=None, vmax=None, *, fslice=None, speed=None, percentiles=None,
+                      colorbar=None, scalebar=False, **kwargs) -> Path:
     """Write the sequence as a movie; see :meth:`imfun.export.methods.ExportMixin.export_movie_anim`."""
     if writer not in LEGACY_WRITERS:
         raise InvalidArgumentError(
             f"writer={writer!r} is unknown; movies are written with the ffmpeg of imageio-ffmpeg "
             f"(the names {', '.join(LEGACY_WRITERS[:3])} are accepted for compatibility)")
-    if fps is None:
-        dt = fs.meta["axes"][0].scale
-        fps = 10.0 / dt  # as the reference: ten frame intervals per second of movie
-    fps = check_fps(fps)
     path = movie_path(video_name)
-    cmap = kwargs.pop("cmap", "gray")
+    timing = movie_timing(fs, fps, speed, _container_format(path))
+    cmap = kwargs.pop("cmap", None)
     quality = kwargs.pop("quality", 8)
     overwrite = kwargs.pop("overwrite", False)
     zoom = kwargs.pop("zoom", None)
     dpi = kwargs.pop("dpi", 100)
-    n = len(fs)
-    start, stop = _range(n, start, stop)
-    vmin, vmax = global_range(fs, vmin, vmax)
+    positions = selected_positions(len(fs), start, stop, fslice)
     sources = fs.source_paths()
     check_target(path, sources, overwrite)
-    markers = _marker_set(marker_idx)
+    panel = _Panel(fs, positions, cmap, vmin, vmax, percentiles, colorbar, scalebar)
+    shown = positions[::timing.step]
+    texts = titles_for(fs, shown, timing)
+    marks = shown_markers(positions, timing.step, _marker_set(marker_idx))
     if frame_on or kwargs:
         if zoom is not None:
             raise UnknownArgumentError("zoom applies to movies without a matplotlib frame "
                                        "(frame_on=False and no imshow keywords); use fig_size")
-        return _write_mpl_movie(fs, path, fps, start, stop, show_title, fig_size, dpi, bitrate, codec,
-                                frame_on, markers, vmin, vmax, cmap, quality, overwrite, sources, kwargs)
+        return _write_mpl_movie(panel, path, timing.fps, shown, texts if show_title else None, fig_size,
+                                dpi, bitrate, codec, frame_on, marks, quality, overwrite, sources, kwargs)
     target = round(max(fig_size) * dpi) if fig_size is not None else 400
-    layout = _Layout([fs.frame_shape[:2]], None, zoom, None, show_title, 0, target=target)
-    panel = _Panel(fs, cmap, vmin, vmax)
-    times = fs.frame_idx()
-    unit = fs.meta["axes"][0].unit
-    _write_lut_movie(path, [panel], layout, start, stop, fps, markers,
-                     lambda i: frame_title(i, times, unit), codec, quality, bitrate, overwrite, sources)
+    layout = _Layout([panel], None, zoom, None, show_title, 0, target=target)
+    _write_lut_movie(path, [panel], layout, shown, timing.fps, marks, texts, codec, quality, bitrate,
+                     overwrite, sources)
     return path
 
 
-def _write_mpl_movie(fs, path, fps, start, stop, show_title, fig_size, dpi, bitrate, codec, frame_on,
-                     markers, vmin, vmax, cmap, quality, overwrite, sources, imshow_kwargs):
+def _write_mpl_movie(panel, path, fps, shown, texts, fig_size, dpi, bitrate, codec, frame_on, marks,
+                     quality, overwrite, sources, imshow_kwargs):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Circle
 
+    from ..plotting import add_colour_bar, add_scale_bar
+
+    fs, display = panel.fs, panel.display
     fmt, codec, quality, bitrate = _encoder_settings(path, codec, quality, bitrate)
     fig = Figure(figsize=fig_size, dpi=dpi)
     canvas = FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.02, 0.02, 0.96, 0.88 if show_title else 0.96))
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.88 if texts is not None else 0.96))
     ax.set_frame_on(frame_on)
     if not frame_on:
         ax.set_xticks([])
         ax.set_yticks([])
-    colour = len(fs.frame_shape) == 3
-    first = fs[start]
     try:
-        im = ax.imshow(_mpl_image(first, vmin, vmax) if colour else first,
-                       cmap=None if colour else cmap, vmin=None if colour else vmin,
-                       vmax=None if colour else vmax, **imshow_kwargs)
+        im = ax.imshow(display.rgb(fs[int(shown[0])][None])[0], **imshow_kwargs)
     except (TypeError, AttributeError, ValueError) as exc:
         raise UnknownArgumentError(f"export_movie_anim: imshow() refused the extra keywords "
                                    f"{sorted(imshow_kwargs)}: {exc}") from exc
-    title = ax.set_title("") if show_title else None
+    if panel.colour_bar:
+        add_colour_bar(fig, ax, display, value_label(fs))
+    if panel.um is not None:
+        add_scale_bar(ax, panel.um, fs.frame_shape[1])
+    title = ax.set_title("") if texts is not None else None
     dot = Circle((0.93, 0.93), 0.04, transform=ax.transAxes, color="red", visible=False)
     ax.add_patch(dot)
     canvas.draw()
     height, width = np.asarray(canvas.buffer_rgba()).shape[:2]
     size = (width + width % 2, height + height % 2)
     frame_rgb = np.zeros((size[1], size[0], 3), np.uint8)
-    times = fs.frame_idx()
-    unit = fs.meta["axes"][0].unit
     with atomic_target(path, overwrite=overwrite, sources=sources) as tmp:
         enc = Encoder(tmp, size, fps, fmt, codec, quality, bitrate)
         try:
-            with progress(stop - start, "movie") as bar:
-                i = start
-                for _, block in fs.iter_blocks((start, stop)):
-                    for frame in block:
-                        im.set_data(_mpl_image(frame, vmin, vmax) if colour else frame)
+            with progress(len(shown), "movie") as bar:
+                i = 0
+                for _, block in fs.iter_blocks(shown):
+                    for rgb in display.rgb(block):
+                        im.set_data(rgb)
                         if title is not None:
-                            title.set_text(frame_title(i, times, unit))
-                        dot.set_visible(i in markers)
+                            title.set_text(texts[i])
+                        dot.set_visible(bool(marks[i]))
                         canvas.draw()
                         frame_rgb[:height, :width] = np.asarray(canvas.buffer_rgba())[..., :3]
                         enc.write(frame_rgb)
@@ -519,9 +652,3 @@ def _write_mpl_movie(fs, path, fps, start, stop, show_title, fig_size, dpi, bitr
         finally:
             enc.close()
     return path
-
-
-def _mpl_image(frame: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """A colour frame as RGB uint8 for imshow (which ignores vmin/vmax for RGB)."""
-    return render_rgb(frame[None], vmin, vmax, colormap_lut("gray"))[0]
-

@@ -54,7 +54,7 @@ class Plan:
     """What a writer needs to know before writing: selection, shape, dtype, axes."""
 
     def __init__(self, fs: FrameSequence, fslice, crop, budget, dtype, rescale=None):
-        from ..fseq.selection import fslice_positions, normalize_crop
+        from ..selection import fslice_positions, normalize_crop
 
         self.fs = fs
         self.fslice, self.budget = fslice, budget

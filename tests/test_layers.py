@@ -1,0 +1,87 @@
+"""The layers stay layers: readers never import the façade, and readers, fseq and engine form
+no import cycle; third-party readers plug in through entry points."""
+
+import ast
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import imfun
+from imfun.errors import ImfunWarning
+from imfun.fseq import FrameSequence, open_seq
+from imfun.readers import registry
+
+SRC = Path(imfun.__file__).parent
+
+
+def imports_of(package: str) -> set[str]:
+    """The imfun subpackages (or top-level modules) that modules of ``package`` import, lazily or not."""
+    found = set()
+    for path in (SRC / package).rglob("*.py"):
+        parts = (package, *path.relative_to(SRC / package).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = parts[:len(parts) - node.level] if path.name != "__init__.py" else \
+                    parts[:len(parts) - node.level + 1]
+                target = (*base, *(node.module or "").split(".")) if node.module else base
+                found.add(target[0] if target else "")
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("imfun."):
+                found.add(node.module.split(".")[1])
+    return found - {package}
+
+
+def test_readers_never_import_the_facade_or_the_engine():
+    assert not imports_of("readers") & {"fseq", "engine", "analysis", "export", "cli", "dist"}
+
+
+def test_no_cycle_between_readers_fseq_and_engine():
+    assert "fseq" not in imports_of("engine") - {"dist"} and "fseq" not in imports_of("readers")
+    assert "readers" in imports_of("fseq") and "engine" in imports_of("fseq")
+
+
+PLUGIN = '''
+import numpy as np
+from imfun.readers.base import ArrayReader
+from imfun.readers.options import Option
+from imfun.readers.registry import register
+
+SCALE = Option("scale", "multiply the frames by this", float, "X")
+
+
+@register("testplug", (".tplug",), options=(SCALE,), description="a plug-in written by a test")
+def open_tplug(source, scale=1.0):
+    data = np.load(source.files[0], allow_pickle=False) * scale
+    return ArrayReader(data, source=str(source.files[0]))
+'''
+
+
+@pytest.fixture
+def plugin_dist(tmp_path, monkeypatch):
+    """An installed distribution (a .dist-info on sys.path) whose entry points name two readers:
+    one that works and one whose module does not exist."""
+    (tmp_path / "imfun_testplug.py").write_text(textwrap.dedent(PLUGIN))
+    info = tmp_path / "imfun_testplug-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: imfun-testplug\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[imfun.readers]\ntestplug = imfun_testplug\n"
+                                           "broken = imfun_no_such_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    registry.unregister("testplug")
+    sys.modules.pop("imfun_testplug", None)
+
+
+def test_a_reader_from_an_entry_point_opens_with_open_seq(plugin_dist, tmp_path):
+    with pytest.warns(ImfunWarning, match="plug-in 'broken' .* could not be loaded"):
+        registry.load_plugins()
+    data = np.arange(24.0).reshape(2, 3, 4)
+    np.save(tmp_path / "x.npy", data)
+    (tmp_path / "x.npy").rename(tmp_path / "x.tplug")
+    fs = open_seq(tmp_path / "x.tplug", scale=2.0)
+    assert type(fs) is FrameSequence
+    np.testing.assert_array_equal(np.asarray(fs), 2 * data)
+    assert "testplug" in [e.name for e in registry.formats()]
+    assert "scale" in [o.name for o in registry.all_options()]
