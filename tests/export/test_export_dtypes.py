@@ -213,3 +213,18 @@ def test_dfof_scale_maps_negative_values_onto_uint16(tmp_path):
     got = np.load(out)
     assert got.dtype == np.uint16
     np.testing.assert_array_equal(got, reference_rescale(ref, np.uint16, ref.min(), ref.max()))
+
+
+def test_sequence_writers_take_rescale(tmp_path):
+    """``fs.to_*(dtype=..., rescale=...)``: the methods pass the mapping on to the writers."""
+    import tifffile
+
+    from imfun.fseq import FSeq_arr
+
+    fs = FSeq_arr(np.linspace(0, 4095, 4 * 8 * 8).reshape(4, 8, 8).astype(np.uint16))
+    with pytest.raises(InvalidArgumentError, match="rescale"):
+        fs.to_tiff(tmp_path / "a.tif", dtype=np.uint8)
+    p = fs.to_tiff(tmp_path / "b.tif", dtype=np.uint8, rescale=True)
+    out = tifffile.imread(p)
+    assert out.dtype == np.uint8 and out.min() == 0 and out.max() == 255
+    assert np.load(fs.to_npy(tmp_path / "c.npy", dtype=np.uint8, rescale=(0, 4095))).max() == 255

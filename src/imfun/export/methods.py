@@ -153,7 +153,7 @@ class ExportMixin:
 
     # -- writers -------------------------------------------------------------------
     def to_tiff(self, path, *, imagej=True, ome=False, compression=None, overwrite=False,
-                fslice=None, crop=None, budget=None, dtype=None, bigtiff=None) -> Path:
+                fslice=None, crop=None, budget=None, dtype=None, rescale=None, bigtiff=None) -> Path:
         """Write the frames to a multi-page TIFF, streaming block by block.
 
         Parameters
@@ -175,7 +175,12 @@ class ExportMixin:
         budget : int or str or None
             Memory budget of the blocks (default: the global one).
         dtype : numpy dtype or None
-            Convert the frames to this type.
+            Convert the frames to this type.  A narrowing conversion (say uint16 to uint8,
+            float to int) never wraps: values that do not fit are an error that gives the
+            data's range, unless ``rescale`` maps them (:mod:`imfun.dtypes`).
+        rescale : None, True or (lo, hi)
+            Map the data's exact range (True) or ``(lo, hi)`` linearly onto ``dtype``'s range
+            (values outside ``(lo, hi)`` are clipped); floats are rounded to integers.
         bigtiff : bool or None
             None writes BigTIFF when the data exceed 4 GB.
 
@@ -197,10 +202,10 @@ class ExportMixin:
 
         return to_tiff(self, path, imagej=imagej, ome=ome, compression=compression,
                        overwrite=overwrite, fslice=fslice, crop=crop, budget=budget, dtype=dtype,
-                       bigtiff=bigtiff)
+                       rescale=rescale, bigtiff=bigtiff)
 
     def to_hdf5(self, path, dataset="data", *, compression=None, compression_opts=None, chunks=True,
-                overwrite=False, fslice=None, crop=None, budget=None, dtype=None) -> Path:
+                overwrite=False, fslice=None, crop=None, budget=None, dtype=None, rescale=None) -> Path:
         """Write the frames to a chunked HDF5 data set, streaming block by block.
 
         The data set carries the attributes ``imfun_axes`` (``'tyx'`` or
@@ -217,7 +222,7 @@ class ExportMixin:
             HDF5 filter (``compression_opts`` is the gzip level).
         chunks : True, None or tuple
             True chooses chunks of whole frames (about 4 MB).
-        overwrite, fslice, crop, budget, dtype :
+        overwrite, fslice, crop, budget, dtype, rescale :
             As for :meth:`to_tiff`.
 
         Returns
@@ -237,10 +242,10 @@ class ExportMixin:
 
         return to_hdf5(self, path, dataset, compression=compression, compression_opts=compression_opts,
                        chunks=chunks, overwrite=overwrite, fslice=fslice, crop=crop, budget=budget,
-                       dtype=dtype)
+                       dtype=dtype, rescale=rescale)
 
     def to_zarr(self, path, *, overwrite=False, chunks=None, compressors="auto", fslice=None, crop=None,
-                budget=None, dtype=None) -> Path:
+                budget=None, dtype=None, rescale=None) -> Path:
         """Write the frames as an OME-Zarr image (NGFF 0.4), streaming block by block.
 
         The store is a group whose ``multiscales`` attribute names the axes
@@ -256,7 +261,7 @@ class ExportMixin:
             None chooses chunks of whole frames (about 4 MB).
         compressors : 'auto', None or zarr codecs
             Passed to ``zarr.create_array``.
-        overwrite, fslice, crop, budget, dtype :
+        overwrite, fslice, crop, budget, dtype, rescale :
             As for :meth:`to_tiff`.
 
         Returns
@@ -274,12 +279,14 @@ class ExportMixin:
         from .writers import to_zarr
 
         return to_zarr(self, path, overwrite=overwrite, chunks=chunks, compressors=compressors,
-                       fslice=fslice, crop=crop, budget=budget, dtype=dtype)
+                       fslice=fslice, crop=crop, budget=budget, dtype=dtype, rescale=rescale)
 
-    def to_npy(self, path, *, overwrite=False, fslice=None, crop=None, budget=None, dtype=None) -> Path:
+    def to_npy(self, path, *, overwrite=False, fslice=None, crop=None, budget=None, dtype=None,
+               rescale=None) -> Path:
         """Write the frames to a ``.npy`` file, filled block by block through a memory map.
 
-        The file holds no axes (NPY has no place for them).
+        The file holds no axes (NPY has no place for them); ``dtype`` and ``rescale`` as for
+        :meth:`to_tiff`.
 
         Examples
         --------
@@ -292,4 +299,4 @@ class ExportMixin:
         from .writers import to_npy
 
         return to_npy(self, path, overwrite=overwrite, fslice=fslice, crop=crop, budget=budget,
-                      dtype=dtype)
+                      dtype=dtype, rescale=rescale)
