@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import EmptySequenceError, InvalidArgumentError
+from ..errors import EmptySequenceError, InvalidArgumentError, UnknownArgumentError
 
 #: output endings and the writer method of FrameSequence that makes them
 WRITERS = {".tif": "to_tiff", ".tiff": "to_tiff", ".btf": "to_tiff", ".h5": "to_hdf5", ".hdf5": "to_hdf5",
@@ -104,10 +104,40 @@ def add_input(p: argparse.ArgumentParser, crop: bool = True, dt: bool = True) ->
     if crop:
         g.add_argument("--crop", type=crop_arg, metavar="Y0:Y1,X0:X1",
                        help="part of each frame (rows, columns), e.g. 0:128,64:192")
-    g.add_argument("--ch", type=int, metavar="N", help="colour channel of image/video files (0, 1, 2)")
+    add_reader_options(p)
     if dt:
         g.add_argument("--dt", type=positive_float, metavar="SECONDS",
                        help="frame interval, when the file does not state it (or to override it)")
+
+
+def add_reader_options(p: argparse.ArgumentParser) -> None:
+    """``--ch``, ``--z``, ``--series``, ``--dataset`` ...: every option some reader takes, made from
+    the readers' own declarations (:mod:`imfun.readers.options`), with the formats that take it."""
+    from ..readers import registry
+
+    g = p.add_argument_group("reader options (each format takes some of them; `imfun info FILE` "
+                             "shows what a file holds)")
+    for option in registry.all_options():
+        takers = sorted({e.name for e in registry.formats() if option in e.options})
+        g.add_argument(option.flag, dest=f"reader_{option.name}", type=_parser(option),
+                       metavar=option.metavar, help=f"{option.help} [{', '.join(takers)}]")
+
+
+def _parser(option):
+    """An argparse type for an option: its parse function, with errors in argparse's words."""
+    def parse(text: str):
+        try:
+            return option.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = option.name  # argparse names the type in its messages
+    return parse
+
+
+def reader_options(args) -> dict:
+    """The reader options given on the command line, as keywords for ``open_seq``."""
+    return {k[len("reader_"):]: v for k, v in vars(args).items() if k.startswith("reader_") and v is not None}
 
 
 def add_display(p: argparse.ArgumentParser, figure: bool = True) -> None:
@@ -125,12 +155,23 @@ def add_display(p: argparse.ArgumentParser, figure: bool = True) -> None:
         g.add_argument("--dpi", type=positive_int, default=100, help="dots per inch (default 100)")
 
 
-def open_input(path: str, ch: int | None = None, dt: float | None = None):
-    """Open a sequence from a path (file, folder or glob) as :func:`imfun.fseq.open_seq` does."""
+def open_input(path: str, options: dict | None = None, dt: float | None = None):
+    """Open a sequence from a path (file, folder or glob) as :func:`imfun.fseq.open_seq` does, with
+    reader options (``{'z': 0}``); an option the file's format does not take is an error that
+    names the options it takes."""
     from ..fseq import open_seq
+    from ..readers import registry
 
-    kwargs = {} if ch is None else {"ch": ch}
-    fs = open_seq(path, **kwargs)
+    options = dict(options or {})
+    entry = registry.find_format(registry.resolve(path))
+    known = {o.name for o in entry.options}
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        takes = ", ".join(o.flag for o in entry.options) or "none of the reader options"
+        raise UnknownArgumentError(
+            f"{', '.join('--' + k.replace('_', '-') for k in unknown)} does not apply to {entry.name} files "
+            f"({path}); they take {takes}")
+    fs = open_seq(path, **options)
     if dt is not None:
         fs.meta["axes"][0] = (dt, "s")
         fs.meta.pop("frame_times", None)
@@ -206,8 +247,9 @@ def cli_words(message: str) -> str:
 
 
 def open_selected(args, path: str | None = None):
-    return select(open_input(path or args.path, getattr(args, "ch", None), getattr(args, "dt", None)),
-                  args)
+    """The input of a command (``args.path`` or ``path``), opened with the reader options given
+    and cut to ``--frames`` / ``--crop``."""
+    return select(open_input(path or args.path, reader_options(args), getattr(args, "dt", None)), args)
 
 
 def output_kind(path: str | os.PathLike) -> str:

@@ -6,13 +6,15 @@ import json
 import os
 from pathlib import Path
 
-from .common import Formatter, add_debug, open_input
+from .common import Formatter, add_debug, add_reader_options, cli_words, open_input, reader_options
 
 EPILOG = """\
 examples:
   imfun info movie.tif
   imfun info 'frames/*.png' recording.h5 --json
   imfun info data/*.tif --json > summary.json
+  imfun info cells.nd2               # lists its series, planes and channels, then use --z 0 ...
+  imfun info cells.nd2 --z max --ch 1
 """
 
 
@@ -22,7 +24,7 @@ def register(sub) -> None:
                        epilog=EPILOG, formatter_class=Formatter)
     p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or globs (quote globs)")
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per PATH")
-    p.add_argument("--ch", type=int, metavar="N", help="colour channel of image/video files")
+    add_reader_options(p)
     add_debug(p)
     p.set_defaults(func=run)
 
@@ -55,9 +57,63 @@ def format_name(fs) -> str:
     return type(fs).__name__
 
 
-def describe(path: str, ch: int | None = None) -> dict:
-    """The facts ``imfun info`` prints about one input (a JSON-able dict)."""
-    fs = open_input(path, ch)
+def contents_text(listing: list[dict]) -> list[str]:
+    """Lines describing what a file holds, one per series or data set."""
+    lines = ["  holds:"]
+    for item in listing:
+        what = " ".join(f"{k}={v}" for k, v in item.get("sizes", {}).items()) or \
+            f"{item.get('axes', '')} {' x '.join(map(str, item.get('shape', [])))}".strip()
+        names = f", channels {', '.join(item['channel_names'])}" if item.get("channel_names") else ""
+        flag = "--" + item["option"].replace("=", " ", 1)
+        lines.append(f"    {flag}: {what} {item.get('dtype', '')}{names}".rstrip())
+    return lines
+
+
+def contents(path: str) -> list[dict] | None:
+    """What a file holds (series, data sets, planes, channels), when its format can list it."""
+    from ..readers import registry
+
+    entry = registry.find_format(registry.resolve(path))
+    if entry.contents is None:
+        return None
+    return entry.contents(registry.resolve(path).files[0])
+
+
+def describe(path: str, options: dict | None = None) -> dict:
+    """The facts ``imfun info`` prints about one input (a JSON-able dict).
+
+    When the file holds several series, data sets or planes, ``'contents'`` lists them; when it
+    cannot be opened without a choice (which plane, which data set ...), ``'needs'`` says what
+    to choose and the rest describes the file without opening its frames.
+    """
+    from .. import errors
+
+    listing = contents(path)
+    try:
+        fs = open_input(path, options)
+    except (errors.InvalidArgumentError, errors.DatasetError, errors.ChannelError) as exc:
+        if not listing:
+            raise
+        return {"path": str(path), "format": _format_of(path), "contents": listing,
+                "needs": cli_words(str(exc))}
+    info = _describe_open(path, fs)
+    if listing and (len(listing) > 1 or _has_planes(listing)):
+        info["contents"] = listing
+    return info
+
+
+def _format_of(path: str) -> str:
+    from ..readers import registry
+
+    return registry.find_format(registry.resolve(path)).name
+
+
+def _has_planes(listing: list[dict]) -> bool:
+    return any(item.get("sizes", {}).get("Z", 1) > 1 or "Z" in str(item.get("axes", "")).upper()
+               for item in listing)
+
+
+def _describe_open(path: str, fs) -> dict:
     with fs:
         paths = fs.source_paths()
         if not paths and os.path.exists(path):
@@ -92,6 +148,9 @@ def _prod(shape) -> int:
 
 
 def text(info: dict) -> str:
+    if "needs" in info:  # described without opening: what it holds and what to choose
+        return "\n".join([f"{info['path']}", f"  format:      {info['format']}",
+                          *contents_text(info["contents"]), f"  to open it: {info['needs']}"])
     ax = info["axes"]
     axes = ", ".join(f"{k}: {v['scale']:g} {v['unit']}".rstrip() for k, v in ax.items())
     lines = [
@@ -110,6 +169,8 @@ def text(info: dict) -> str:
                      f"(duration {t['duration']:g} {t['unit']})")
     else:
         lines.append("  time:        frame interval not stated (set it with --dt in other commands)")
+    if info.get("contents"):
+        lines += contents_text(info["contents"])
     return "\n".join(lines)
 
 
@@ -119,7 +180,7 @@ def run(args) -> int:
     results, failed = [], False
     for path in args.paths:
         try:
-            results.append(describe(path, args.ch))
+            results.append(describe(path, reader_options(args)))
         except (errors.ImfunError, OSError) as exc:
             if getattr(args, "debug", False):
                 raise
