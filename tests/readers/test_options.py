@@ -59,3 +59,19 @@ def test_contents_of_tiff_and_hdf5(tmp_path):
     items = hdf5.contents(tmp_path / "b.h5")
     assert {"option": "dataset=/raw", "shape": [5, 6, 7], "dtype": "uint16", "axes": "tyx"} in items
     assert any(i["option"] == "dataset=/meta/t" for i in items)
+
+
+def test_series_is_the_one_name_for_a_container(tmp_path):
+    import h5py
+
+    from imfun.cli import main
+
+    with h5py.File(tmp_path / "b.h5", "w") as f:
+        f["a"] = np.zeros((5, 6, 7), "u2")
+        f["b"] = np.ones((3, 6, 7), "u2")
+    with open_seq(tmp_path / "b.h5", series="b") as fs:
+        assert len(fs) == 3 and fs.reader.dataset == "/b"
+    with pytest.raises(UnknownArgumentError, match="series= or dataset="):
+        open_seq(tmp_path / "b.h5", series="b", dataset="a")
+    assert main(["convert", str(tmp_path / "b.h5"), str(tmp_path / "b.npy"), "--series", "/b"]) == 0
+    assert np.load(tmp_path / "b.npy").shape == (3, 6, 7)

@@ -164,8 +164,7 @@ def open_input(path: str, options: dict | None = None, dt: float | None = None):
 
     options = dict(options or {})
     entry = registry.find_format(registry.resolve(path))
-    known = {o.name for o in entry.options}
-    unknown = [k for k in options if k not in known]
+    unknown = [k for k in options if k not in entry.option_names()]
     if unknown:
         takes = ", ".join(o.flag for o in entry.options) or "none of the reader options"
         raise UnknownArgumentError(

@@ -583,7 +583,7 @@ def _sniff(head: bytes) -> bool:
 @register("hdf5", (".h5", ".hdf5", ".hdf", ".he5", ".nwb"), sniff=_sniff, extra="hdf5",
           options=(DATASET, AXES, CH, Z), contents=list_hdf5_contents,
           description="HDF5 data set (h5py); dataset= names it, axes= says where time is",
-          seq_name="FSeq_hdf5")
+          seq_name="FSeq_hdf5", container="dataset")
 def open_hdf5(source: Source, dataset=None, axes=None, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_hdf5`."""
     return open_planes(HDF5Reader, source.files[0], dataset, axes, ch, z=z)

@@ -524,7 +524,7 @@ _MATLAB_DTYPES = {"double": "f8", "single": "f4", "int8": "i1", "uint8": "u1", "
 
 @register("mes", [".mes"],
           options=(RECORD, CH), description="Femtonics MES (MATLAB v5 or v7.3) measurement records",
-          seq_name="FSeq_mes")
+          seq_name="FSeq_mes", container="record")
 def open_mes(source: Source, record=None, ch=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_mes`."""
     return MESReader(source.files[0], record, ch)

@@ -77,6 +77,12 @@ class FormatEntry:
     options: tuple = ()  # the Option objects (imfun.readers.options) its readers take
     contents: Callable | None = None  # path -> list of dicts: what the file holds (imfun info)
     seq_name: str = ""  # the public FrameSequence class of the format (imfun.fseq), if any
+    container: str = "series"  # the option choosing one of several images in a file, if any
+
+    def option_names(self) -> set[str]:
+        """The options it takes, with ``series`` for whatever chooses its container."""
+        names = {o.name for o in self.options}
+        return names | {"series"} if self.container in names else names
 
     @property
     def seq_class(self) -> type | None:
@@ -85,6 +91,15 @@ class FormatEntry:
 
     def open(self, source: Source, **options):
         """The reader of ``source`` with the given options (checked against :attr:`options`)."""
+        if "series" in options and self.container != "series":
+            # one name for the choice of a container: series= is dataset= for HDF5, record= for MES ...
+            if self.container in options:
+                from ..errors import UnknownArgumentError
+
+                raise UnknownArgumentError(f"give series= or {self.container}= for {self.name} files, "
+                                           "not both (they are the same choice)")
+            options = dict(options)
+            options[self.container] = options.pop("series")
         known = {o.name for o in self.options}
         unknown = [k for k in options if k not in known]
         if unknown:
@@ -114,14 +129,16 @@ ENTRY_POINT_GROUP = "imfun.readers"
 
 def register(name: str, endings: Sequence[str], *, sniff=None, collection=False, single=True,
              claims=None, priority=0, extra=None, description="", directory=False, options=(),
-             contents=None, seq_name=""):
+             contents=None, seq_name="", container="series"):
     """Decorator: register an opener ``(source, **options) -> Reader`` as a format.
 
     ``options`` lists the :class:`~imfun.readers.options.Option` objects the format takes
     (besides ``fns`` and ``meta``): ``open_seq`` checks keywords against them and the command
     line makes its options from them.  ``contents(path)`` lists what a file holds (series,
     data sets, planes, channels) for ``imfun info``.  ``seq_name`` names the format's public
-    ``FrameSequence`` class in :mod:`imfun.fseq` (plug-ins may leave it out).
+    ``FrameSequence`` class in :mod:`imfun.fseq` (plug-ins may leave it out).  ``container``
+    names the option that chooses one of several images of a file (``'dataset'`` for HDF5,
+    ``'record'`` for MES): ``series=`` is accepted for it, the one name for that choice.
 
     Examples
     --------
@@ -139,7 +156,7 @@ def register(name: str, endings: Sequence[str], *, sniff=None, collection=False,
         unregister(name)  # registering a name again replaces it (a reloaded plug-in)
         _REGISTRY.append(FormatEntry(name, opener, tuple(e.lower() for e in endings), sniff,
                                      collection, single, claims, priority, extra, description,
-                                     directory, tuple(options), contents, seq_name))
+                                     directory, tuple(options), contents, seq_name, container))
         return opener
 
     return deco

@@ -386,7 +386,7 @@ def _claims(src: Source) -> bool:
 @register("zarr", (".zarr", ".ome.zarr"), sniff=lambda head: not head, claims=_claims, single=True,
           directory=True, extra="zarr", options=(ARRAY, LEVEL, AXES, CH, Z),
           description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose",
-          seq_name="FSeq_zarr")
+          seq_name="FSeq_zarr", container="array")
 def open_zarr(source: Source, array=None, level=0, axes=None, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_zarr`."""
     return open_planes(ZarrReader, source.files[0], array, level, axes, ch, z=z)
