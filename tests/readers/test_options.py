@@ -41,8 +41,7 @@ def test_option_parsers():
     assert Z.parse("3") == 3 and Z.parse("MAX") == "max"
     with pytest.raises(InvalidArgumentError):
         Z.parse("top")
-    with pytest.raises(InvalidArgumentError):
-        SERIES.parse("one")
+    assert SERIES.parse("1") == 1 and SERIES.parse("/acq/data") == "/acq/data"
 
 
 def test_contents_of_tiff_and_hdf5(tmp_path):
@@ -75,3 +74,11 @@ def test_series_is_the_one_name_for_a_container(tmp_path):
         open_seq(tmp_path / "b.h5", series="b", dataset="a")
     assert main(["convert", str(tmp_path / "b.h5"), str(tmp_path / "b.npy"), "--series", "/b"]) == 0
     assert np.load(tmp_path / "b.npy").shape == (3, 6, 7)
+
+
+def test_a_named_series_of_a_tiff_is_a_clear_error(tmp_path):
+    from imfun.errors import DatasetError
+
+    tifffile.imwrite(tmp_path / "a.tif", np.zeros((7, 5, 6), np.uint8))
+    with pytest.raises(DatasetError, match="numbered 0, 1"):
+        open_seq(tmp_path / "a.tif", series="first")

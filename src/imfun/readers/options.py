@@ -31,6 +31,19 @@ def plane(text: str) -> int | str:
     return value.lower() if isinstance(value, str) else value
 
 
+def series_index(series, source) -> int:
+    """A ``series=`` that must be an index (TIFF, vendor files), checked."""
+    from ..errors import DatasetError
+
+    if isinstance(series, bool) or not isinstance(series, int):
+        try:
+            return int(series)
+        except (TypeError, ValueError):
+            raise DatasetError(f"series={series!r}: the series of {source} are numbered 0, 1, ...; "
+                               "give an index") from None
+    return series
+
+
 def whole_number(text: str) -> int:
     try:
         return int(text)
@@ -57,8 +70,8 @@ CH = Option("ch", "colour channel: an index, a channel name, or r/g/b; default a
             int_or_name, "N|NAME")
 Z = Option("z", "z-plane of a file with time points and planes: an index, or max/mean for a projection",
            plane, "N|max|mean")
-SERIES = Option("series", "which series (image, scene or stage position) of a file that holds several",
-                whole_number, "N")
+SERIES = Option("series", "which series of a file that holds several: image, scene, stage position (an "
+                "index), HDF5 data set, Zarr array or MES record (an index or name)", int_or_name, "N|NAME")
 DATASET = Option("dataset", "the HDF5 data set to read, e.g. /acquisition/data", str, "PATH")
 ARRAY = Option("array", "the array (or OME-Zarr image) inside a Zarr store", str, "PATH")
 LEVEL = Option("level", "resolution level of a multiscale (OME-Zarr) image; 0 is full resolution",

@@ -34,7 +34,7 @@ from ..errors import (
 )
 from .base import Reader, apply_crop, as_slice, concat_files
 from .dims import Dims, open_planes, select
-from .options import CH, SERIES, Z
+from .options import CH, SERIES, Z, series_index
 from .registry import Source, register
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
@@ -120,7 +120,7 @@ class TiffReader(Reader):
         self.path = Path(path)
         self.source = str(self.path)
         self.paths = (str(self.path),)
-        self.series_index = int(series)
+        self.series_index = series_index(series, self.path)
         self._tif = None
         self._mm = None
         import tifffile

@@ -33,7 +33,7 @@ from ..errors import (
 )
 from .base import Reader, require
 from .dims import Dims, open_planes, select
-from .options import CH, SERIES, Z
+from .options import CH, SERIES, Z, series_index
 from .registry import Source, register
 from .tiff import TiffReader
 
@@ -56,7 +56,7 @@ class VendorReader(Reader):
         self.path = Path(path)
         self.source = str(self.path)
         self.paths = (str(self.path),)
-        self.series_index = int(series)
+        self.series_index = series_index(series, self.path)
         self._handle = None
         try:
             self._setup(ch, z)
