@@ -53,7 +53,10 @@ SCALE = Option("scale", "multiply the frames by this", float, "X")
 
 @register("testplug", (".tplug",), options=(SCALE,), description="a plug-in written by a test")
 def open_tplug(source, scale=1.0):
-    data = np.load(source.files[0], allow_pickle=False) * scale
+    """A made-up text format: the first line is the shape, the rest the values."""
+    lines = source.files[0].read_text().split("\\n")
+    shape = tuple(int(n) for n in lines[0].split())
+    data = np.array(lines[1].split(), float).reshape(shape) * scale
     return ArrayReader(data, source=str(source.files[0]))
 '''
 
@@ -78,8 +81,7 @@ def test_a_reader_from_an_entry_point_opens_with_open_seq(plugin_dist, tmp_path)
     with pytest.warns(ImfunWarning, match="plug-in 'broken' .* could not be loaded"):
         registry.load_plugins()
     data = np.arange(24.0).reshape(2, 3, 4)
-    np.save(tmp_path / "x.npy", data)
-    (tmp_path / "x.npy").rename(tmp_path / "x.tplug")
+    (tmp_path / "x.tplug").write_text("2 3 4\n" + " ".join(map(str, data.ravel())))
     fs = open_seq(tmp_path / "x.tplug", scale=2.0)
     assert type(fs) is FrameSequence
     np.testing.assert_array_equal(np.asarray(fs), 2 * data)

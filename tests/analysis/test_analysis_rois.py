@@ -34,7 +34,7 @@ def test_mask_png_one_roi_or_components(tmp_path):
     mask = (labels() > 0).astype(np.uint8) * 255
     iio.imwrite(tmp_path / "m.png", mask)
     masks, names = load_rois(tmp_path / "m.png", SHAPE)
-    assert masks.shape == (1, *SHAPE) and names == ["255"]
+    assert masks.shape == (1, *SHAPE) and names == ["1"]  # a mask, not label 255
     masks, names = load_rois(tmp_path / "m.png", SHAPE, components=True)
     assert len(masks) == 3 and names == ["1", "2", "3"]
     assert sorted(m.sum() for m in masks) == sorted([24, 40, 6])
@@ -110,11 +110,83 @@ def test_roi_traces_method(tmp_path):
     fs = FSeq_arr(x)
     lab = labels()
     tifffile.imwrite(tmp_path / "l.tif", lab)
-    traces, names = fs.roi_traces(tmp_path / "l.tif")
+    measured = fs.roi_traces(tmp_path / "l.tif")
+    traces, names = measured.F, measured.names
     ref = np.array([x[:, lab == v].mean(1) for v in (2, 4, 9)])
     np.testing.assert_allclose(traces, ref)
     assert names == ["2", "4", "9"]
     np.testing.assert_allclose(fs.labels_reduce(masks_to_labels(load_rois(tmp_path / "l.tif")[0])), ref)
-    t2, n2 = fs.roi_traces(lab)
+    measured = fs.roi_traces(lab)
+    t2, n2 = measured.F, measured.names
     assert n2 == names
     np.testing.assert_allclose(t2, ref)
+
+
+# -- a binary mask is one ROI named "1", label images keep their values (issue 11, item 8) ----------
+@pytest.mark.parametrize("value, dtype, write", [(255, np.uint8, iio.imwrite), (1, np.uint8, iio.imwrite),
+                                                 (65535, np.uint16, tifffile.imwrite),
+                                                 (True, bool, tifffile.imwrite)])
+def test_a_binary_mask_is_roi_1_whatever_value_marks_it(tmp_path, value, dtype, write):
+    mask = np.zeros(SHAPE, dtype)
+    mask[3:8, 4:12] = value
+    path = tmp_path / ("m.png" if write is iio.imwrite else "m.tif")
+    write(path, mask)
+    masks, names = load_rois(path, SHAPE)
+    assert names == ["1"]
+    np.testing.assert_array_equal(masks[0], mask != 0)
+
+
+def test_a_label_image_with_one_label_keeps_its_value(tmp_path):
+    lab = np.zeros(SHAPE, np.uint8)
+    lab[3:8, 4:12] = 7
+    iio.imwrite(tmp_path / "l.png", lab)
+    assert load_rois(tmp_path / "l.png", SHAPE)[1] == ["7"]
+
+
+def test_traces_of_a_mask_png_are_named_1_in_the_csv(tmp_path):
+    from imfun.cli import main
+
+    data = np.random.default_rng(4).integers(0, 1000, (6, *SHAPE)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "movie.tif", data, imagej=True)
+    mask = np.zeros(SHAPE, np.uint8)
+    mask[3:8, 4:12] = 255
+    iio.imwrite(tmp_path / "mask.png", mask)
+    out = tmp_path / "traces.csv"
+    assert main(["-q", "traces", str(tmp_path / "movie.tif"), "--rois", str(tmp_path / "mask.png"),
+                 "-o", str(out)]) == 0
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[-1] == "1" and "255" not in header
+    rows = np.loadtxt(out, delimiter=",", skiprows=1, ndmin=2)
+    np.testing.assert_allclose(rows[:, -1], data[:, 3:8, 4:12].mean(axis=(1, 2)))
+
+
+def test_the_readme_rois_line_works_after_a_bare_import_imfun_and_the_import_stays_instant():
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import sys, time
+        t = time.perf_counter()
+        import imfun
+        took = time.perf_counter() - t
+        heavy = [m for m in ("numpy", "imfun.fseq", "imfun.analysis") if m in sys.modules]
+        from imfun.fseq import FSeq_arr  # imports imfun.analysis, but not its rois module
+        assert imfun.analysis.rois.load_rois.__name__ == "load_rois"
+        assert imfun.config.budget and imfun.lib.DFoF and imfun.fseq.open_seq
+        for name in ("nothing", "_private"):
+            try:
+                getattr(imfun, name)
+            except AttributeError:
+                pass
+            else:
+                raise SystemExit(f"imfun.{name} should not exist")
+        print(took, heavy)
+    """)
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+            for _ in range(3)]
+    for done in runs:
+        assert done.returncode == 0, done.stderr[-2000:]
+    took = min(float(done.stdout.split()[0]) for done in runs)
+    assert runs[0].stdout.split(maxsplit=1)[1].strip() == "[]"  # nothing heavy at import
+    assert took < 0.030, f"import imfun took {took * 1000:.1f} ms"

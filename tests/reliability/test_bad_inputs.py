@@ -157,10 +157,10 @@ CATALOGUE = [
      E.ShapeMismatchError, "same shape and dtype"),
     # channels
     ("wrong-ch-of-rgb", lambda t, m: opened(pngs(t, [np.zeros((8, 10, 3), np.uint8)] * 2), ch=5),
-     E.ChannelError, "channel 5 .* 3 channels"),
+     E.ChannelError, "ch=5 .* 3 channels"),
     ("unknown-channel-name", lambda t, m: opened(pngs(t, [np.zeros((8, 10, 3), np.uint8)] * 2),
                                                  ch="purple"),
-     E.ChannelError, "unknown channel name 'purple'"),
+     E.ChannelError, "unknown channel 'purple'"),
     ("colour-channel-of-grey-images", lambda t, m: opened(pngs(t, [grey()] * 2), ch="g"),
      E.ChannelError, "grey"),
     ("colour-channel-of-grey-tiff", lambda t, m: opened(make_tiff(t)[0], ch=2), E.ChannelError,

@@ -8,7 +8,6 @@ frames are read, and its ``meta['axes']`` follow the transform.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,7 +20,7 @@ class AnalysisMixin:
     """Methods that derive new, lazy sequences from a sequence."""
 
     # -- geometry ---------------------------------------------------------------------------------
-    def bin(self, factor, dtype=None, budget=None) -> FrameSequence:
+    def bin(self, factor, *, dtype=None, budget=None) -> FrameSequence:
         """Spatial binning: each output pixel is the mean of a ``fy x fx`` block of pixels.
 
         Rows and columns that do not fill a whole block at the bottom/right edge
@@ -59,7 +58,7 @@ class AnalysisMixin:
 
         return bin_space(self, factor, dtype=dtype, budget=budget)
 
-    def bin_time(self, factor: int, dtype=None, budget=None) -> FrameSequence:
+    def bin_time(self, factor: int, *, dtype=None, budget=None) -> FrameSequence:
         """Temporal binning: each output frame is the mean of ``factor`` consecutive frames.
 
         The last ``len(fs) % factor`` frames are dropped; ``dt`` is multiplied by
@@ -112,7 +111,7 @@ class AnalysisMixin:
             raise InvalidArgumentError(f"crop must be a tuple of one or two slices, got {crop!r}")
         return self.crop_frames(*crop)
 
-    def resample_time(self, dt: float | None = None, factor: float | None = None, dtype=None,
+    def resample_time(self, dt: float | None = None, factor: float | None = None, *, dtype=None,
                       budget=None) -> FrameSequence:
         """Resample in time by linear interpolation onto a regular grid.
 
@@ -136,29 +135,36 @@ class AnalysisMixin:
 
     # -- ΔF/F and z-scores ----------------------------------------------------------------------
     def dfof(self, baseline_seconds: float | None = None, percentile: float = 10.0,
-             method: str = "percentile", *, baseline_frames: int | None = None, mode: str = "nearest",
+             method: str = "fast", *, baseline_frames: int | None = None, mode: str = "inside",
              dtype=None, budget=None) -> FrameSequence:
         """ΔF/F per pixel, ``(F - F0) / F0``, with a running baseline ``F0``; lazy and out of core.
 
-        ``F0`` at frame ``t`` is the ``percentile`` (rank order, as
-        ``scipy.ndimage.percentile_filter``) or the mean of the frames in a window
-        of ``baseline_seconds`` centred on ``t``.  Blocks are read with half a
-        window of overlap on each side, so the result equals the whole-movie
-        computation (:func:`imfun.analysis.dfof.dfof_array`) whatever the
-        memory budget.  0 where ``F0 == 0``.
+        ``F0`` at frame ``t`` is a statistic of the frames in a window of
+        ``baseline_seconds`` centred on ``t``: by default the ``percentile``
+        (rank order, as ``scipy.ndimage.percentile_filter``) evaluated every
+        quarter window and interpolated (``'fast'``, within 1 % of ``'exact'`` on
+        smooth baselines), or exactly at every frame, suite2p's maximin, or the
+        mean (:mod:`imfun.analysis.baseline`).  Near the edges the window is the
+        first (last) full window of the recording, so no frame is its own
+        baseline.  Spans of frames are read with the overlap they need, so the
+        result equals the whole-movie computation
+        (:func:`imfun.analysis.dfof.dfof_array`) whatever the memory budget, and
+        its working memory is a fraction of the budget.  0 where ``F0 == 0``.
 
         Parameters
         ----------
         baseline_seconds : float
             Window length in seconds (the frame axis must be in seconds);
-            rounded to an odd number of frames.
+            rounded to an odd number of frames, at most the recording's length.
         percentile : float
-            For ``method='percentile'`` (default 10).
-        method : 'percentile' or 'mean'
+            For the percentile methods (default 10).
+        method : 'fast', 'exact', 'maximin' or 'mean'
+            ``'percentile'`` is ``'exact'``.
         baseline_frames : int
             The window in frames instead of seconds.
-        mode : 'nearest', 'reflect' or 'mirror'
-            How the first and last half-window are padded (``scipy.ndimage`` modes).
+        mode : 'inside', 'nearest', 'reflect' or 'mirror'
+            Edges: windows inside the recording (default), or the recording
+            extended by half a window as ``scipy.ndimage`` pads.
         dtype, budget :
             As for :meth:`bin`.
 
@@ -176,11 +182,12 @@ class AnalysisMixin:
         return dfof(self, baseline_seconds, percentile, method, baseline_frames, mode, dtype, budget)
 
     def zscore(self, window_seconds: float | None = None, *, window_frames: int | None = None,
-               mode: str = "nearest", dtype=None, budget=None) -> FrameSequence:
+               mode: str = "inside", dtype=None, budget=None) -> FrameSequence:
         """Z-score per pixel, ``(F - mean) / SD``; lazy and out of core.
 
         With a window (``window_seconds`` or ``window_frames``), the mean and SD
-        are running ones over a centred window (as :meth:`dfof`); without one,
+        are running ones over a centred window, with the edge ``mode`` of
+        :meth:`dfof` (default: the first and last full window); without one,
         the mean and SD of the whole sequence per pixel (two engine passes, done
         on first read).  0 where the SD is 0.
 
@@ -196,43 +203,115 @@ class AnalysisMixin:
 
         return zscore(self, window_seconds, window_frames, mode, dtype, budget)
 
+    # -- summary images and cells (analysis/summary.py, analysis/cells.py) -------------------------
+    def correlation_image(self, neighbours: int = 8, *, fslice=None, budget=None, engine=None
+                          ) -> np.ndarray:
+        """Mean Pearson correlation of each pixel with its 4 or 8 neighbours over time, in one pass.
+
+        See :func:`imfun.analysis.summary.correlation_image`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from imfun.fseq import FSeq_arr
+        >>> FSeq_arr(np.random.default_rng(0).random((5, 3, 3))).correlation_image().shape
+        (3, 3)
+        """
+        from .summary import correlation_image
+
+        return correlation_image(self, neighbours, fslice=fslice, budget=budget, engine=engine)
+
+    def pnr_image(self, smooth_frames: int = 3, *, fslice=None, budget=None, engine=None) -> np.ndarray:
+        """Peak-to-noise ratio of each pixel's trace, in one pass.
+
+        See :func:`imfun.analysis.summary.pnr_image` for the definition.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from imfun.fseq import FSeq_arr
+        >>> FSeq_arr(np.random.default_rng(0).random((5, 3, 3))).pnr_image().shape
+        (3, 3)
+        """
+        from .summary import pnr_image
+
+        return pnr_image(self, smooth_frames, fslice=fslice, budget=budget, engine=engine)
+
+    def enhanced_mean(self, sigma: float = 10.0, *, fslice=None, budget=None, engine=None) -> np.ndarray:
+        """The mean image, high-passed and locally normalised, in [0, 1].
+
+        See :func:`imfun.analysis.summary.enhanced_mean`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from imfun.fseq import FSeq_arr
+        >>> FSeq_arr(np.random.default_rng(0).random((5, 8, 8))).enhanced_mean(2).max()
+        np.float32(1.0)
+        """
+        from .summary import enhanced_mean
+
+        return enhanced_mean(self, sigma, fslice=fslice, budget=budget, engine=engine)
+
+    def detect_cells(self, diameter: float | None = None, *, diameter_px: float | None = None,
+                     method: str = "corr", threshold: float | None = None, max_cells: int | None = None,
+                     fslice=None, budget=None, engine=None, border: int = 0):
+        """Find cells: seeds in the correlation and PNR images, footprints grown by correlation.
+
+        See :func:`imfun.analysis.cells.detect_cells`; returns a
+        :class:`imfun.analysis.cells.Cells`.
+
+        Examples
+        --------
+        >>> from imfun.synthdata import two_photon_movie
+        >>> sm = two_photon_movie(n_frames=200, shape=(48, 48), n_cells=3, seed=2, spike_rate=1.0)
+        >>> cells = sm.to_fseq().detect_cells(diameter=10)
+        >>> cells.n
+        3
+        """
+        from .cells import detect_cells
+
+        return detect_cells(self, diameter, diameter_px=diameter_px, method=method, threshold=threshold,
+                            max_cells=max_cells, fslice=fslice, budget=budget, engine=engine, border=border)
+
     # -- ROIs from files ---------------------------------------------------------------------------
-    def roi_traces(self, rois, fslice=None, budget=None, components: bool = False
-                   ) -> tuple[np.ndarray, list[str]]:
-        """Mean inside each ROI in each frame, with ROIs from a file or masks, in one pass.
+    def roi_traces(self, rois, *, neuropil: str | None = None, neuropil_coef: float = 0.7,
+                   inner_gap: int = 2, min_neuropil_pixels: int = 350, weights: bool = False,
+                   components: bool = False, fslice=None, budget=None, engine=None):
+        """Traces of ROIs (from a file, masks, labels or detected cells), with neuropil, in one pass.
+
+        See :func:`imfun.analysis.traces.roi_traces`; returns a
+        :class:`imfun.analysis.traces.Traces` (``.F``, ``.Fneu``, ``.corrected``,
+        ``.names``, ``.times``, ``.dfof()``, ``.to_csv()``, ``.to_dataframe()``, ``.plot()``).
 
         Parameters
         ----------
-        rois : str or path, or array
+        rois : str or path, array, or Cells
             A ROI file for :func:`imfun.analysis.rois.load_rois` (label/mask
-            image, ``.npy``, ImageJ ``.roi``/``.zip``), a 2-D label image or a
-            3-D stack of masks.
+            image, ``.npy``, ImageJ ``.roi``/``.zip``), a 2-D label image, a
+            3-D stack of masks, or :class:`imfun.analysis.cells.Cells`.
+        neuropil : None or 'annulus'
+            Also measure a neuropil annulus around each ROI (clear of all ROIs).
+        neuropil_coef : float
+            ``corrected = F - neuropil_coef * Fneu``.
+        inner_gap, min_neuropil_pixels : int
+            Gap between ROIs and annuli; pixels each annulus grows to.
+        weights : bool
+            Weigh pixels by the soft footprints of Cells.
         components : bool
             Split a single mask into connected components.
-
-        Returns
-        -------
-        traces : numpy.ndarray
-            ``(n_rois, n_frames)``.
-        names : list of str
 
         Examples
         --------
         >>> import numpy as np
         >>> from imfun.fseq import FSeq_arr
         >>> lab = np.zeros((4, 4), int); lab[:2] = 3
-        >>> traces, names = FSeq_arr(np.ones((5, 4, 4))).roi_traces(lab)
-        >>> traces.shape, names
+        >>> t = FSeq_arr(np.ones((5, 4, 4))).roi_traces(lab)
+        >>> t.F.shape, t.names
         ((1, 5), ['3'])
         """
-        from .rois import labels_to_masks, load_rois
+        from .traces import roi_traces
 
-        if isinstance(rois, str | os.PathLike):
-            masks, names = load_rois(rois, self.frame_shape, components=components)
-        else:
-            arr = np.asarray(rois)
-            if arr.ndim == 3:
-                masks, names = arr.astype(bool), [str(i + 1) for i in range(len(arr))]
-            else:
-                masks, names = labels_to_masks(arr, components=components)
-        return self.multi_mask_reduce(list(masks), fslice=fslice, budget=budget), names
+        return roi_traces(self, rois, neuropil=neuropil, neuropil_coef=neuropil_coef, inner_gap=inner_gap,
+                          min_neuropil_pixels=min_neuropil_pixels, weights=weights, components=components,
+                          fslice=fslice, budget=budget, engine=engine)

@@ -118,7 +118,7 @@ class Traces:
         >>> import numpy as np, tempfile, os
         >>> t = Traces(np.array([[1.0, 2.0], [3.0, 4.5]]), None, ["a", "b"], np.array([0.0, 0.1]))
         >>> p = t.to_csv(os.path.join(tempfile.mkdtemp(), "t.csv"))
-        >>> print(open(p).read().strip())
+        >>> from pathlib import Path; print(Path(p).read_text().strip())
         frame,time_s,a,b
         0,0,1,3
         1,0.1,2,4.5

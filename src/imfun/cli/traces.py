@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..plotting import frame_numbers, time_unit
 from .common import Formatter, add_debug, add_input, open_selected, positive_float, positive_int, say
 
 EPILOG = """\
@@ -19,8 +20,10 @@ examples:
 
 ROI files: a label image (.tif/.png, 0 = background), a mask image (one ROI, or one per
 connected component with --components), a .npy (2-D labels or 3-D stack of masks), or an
-ImageJ .roi / RoiSet .zip.  The CSV has a time column (time_s, or frame when the frame
-interval is unknown) and one column per ROI, named by its label or ImageJ name.
+ImageJ .roi / RoiSet .zip.  The CSV has a column "frame" (the source frame number: after
+--frames 10:20 it starts at 10), a column "time_s" (its time, when the frame interval is
+known) and one column per ROI, named by its label or ImageJ name.  The plot has a time
+axis in s, the ROI names and an amplitude scale bar (ΔF/F with --dfof).
 """
 
 
@@ -38,9 +41,13 @@ def register(sub) -> None:
     p.add_argument("--baseline-frames", type=positive_int, metavar="N",
                    help="baseline window in frames (with --dfof)")
     p.add_argument("--percentile", type=float, default=10.0, help="baseline percentile (default 10)")
-    p.add_argument("--method", choices=("percentile", "mean"), default="percentile",
-                   help="running baseline statistic (default percentile)")
+    p.add_argument("--method", choices=("fast", "exact", "percentile", "maximin", "mean"), default="fast",
+                   help="running baseline: fast (default), exact (= percentile), maximin or mean "
+                        "(as imfun dfof)")
     p.add_argument("--plot", metavar="IMAGE", help="also draw the traces into this image (.png, .svg, .pdf)")
+    p.add_argument("--figsize", type=positive_float, nargs=2, metavar=("W", "H"),
+                   help="size of the plot in inches (default 10 wide, 0.45 high per ROI)")
+    p.add_argument("--dpi", type=positive_int, default=110, help="dots per inch of the plot (default 110)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_input(p)
     add_debug(p)
@@ -58,29 +65,36 @@ def trace_dfof(traces: np.ndarray, fs, args) -> np.ndarray:
     return dfof_array(traces.T, w, args.method, args.percentile).T
 
 
-def write_csv(path, times: np.ndarray, time_name: str, traces: np.ndarray, names: list[str],
-              overwrite: bool, sources=()) -> Path:
+def write_csv(path, index: dict[str, np.ndarray], traces: np.ndarray, names: list[str], overwrite: bool,
+              sources=()) -> Path:
+    """The table: the ``index`` columns (source frame number, time), then one column per ROI."""
     from ..export.atomic import atomic_target
 
+    cols = [np.asarray(v) for v in index.values()]
+    fmts = ["{:d}" if np.issubdtype(c.dtype, np.integer) else "{:.10g}" for c in cols]
     with atomic_target(path, overwrite=overwrite, sources=sources) as tmp, \
             open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow([time_name, *names])
-        for t, row in zip(times, traces.T, strict=True):
-            w.writerow([f"{t:.6g}", *(f"{v:.7g}" for v in row)])
+        w.writerow([*index, *names])
+        for i, row in enumerate(traces.T):
+            w.writerow([*(fmt.format(c[i]) for fmt, c in zip(fmts, cols, strict=True)),
+                        *(f"{v:.7g}" for v in row)])
     return Path(path)
 
 
-def plot_traces(path, times, time_label: str, traces, names, ylabel: str, overwrite: bool) -> Path:
+def plot_traces(path, times, time_label: str, traces, names, ylabel: str, overwrite: bool,
+                figsize=None, dpi: int = 110) -> Path:
+    """Traces one above the other, named by ROI, against time, with an amplitude scale bar."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from ..export.atomic import atomic_target
+    from ..plotting import nice_length
 
     n = len(traces)
     spread = np.nanpercentile(np.ptp(traces, axis=1), 75) if n else 1.0
     step = float(spread) or 1.0
-    fig = Figure(figsize=(10, 1.2 + 0.45 * min(n, 40)), layout="constrained")
+    fig = Figure(figsize=figsize or (10, 1.2 + 0.45 * min(n, 40)), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     for k in range(n):
@@ -89,10 +103,21 @@ def plot_traces(path, times, time_label: str, traces, names, ylabel: str, overwr
     ax.set_xlabel(time_label)
     ax.set_title(f"{ylabel} per ROI (offset for display)")
     ax.set_xlim(times[0], times[-1])
+    _amplitude_bar(ax, times, nice_length(0.8 * step), ylabel)
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
     with atomic_target(path, overwrite=overwrite) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=110)
+        fig.savefig(tmp, format=fmt, dpi=dpi)
     return Path(path)
+
+
+def _amplitude_bar(ax, times, length: float, unit: str) -> None:
+    """A vertical bar of ``length`` (in the traces' units) right of the traces, labelled."""
+    x = times[-1] + 0.01 * (times[-1] - times[0] or 1)
+    y0 = ax.get_ylim()[0]
+    ax.plot([x, x], [y0, y0 + length], color="black", lw=2, clip_on=False, solid_capstyle="butt")
+    ax.text(x, y0 + length / 2, f" {length:g} {unit}", va="center", ha="left", fontsize=8, clip_on=False)
 
 
 def run(args) -> int:
@@ -100,20 +125,22 @@ def run(args) -> int:
         raise InvalidArgumentError("--baseline-seconds/--baseline-frames go with --dfof")
     fs = open_selected(args)
     with fs:
-        traces, names = fs.roi_traces(args.rois, components=args.components)
+        measured = fs.roi_traces(args.rois, components=args.components)
+        traces, names = measured.F, measured.names
         if traces.ndim == 3:
             raise InvalidArgumentError("traces of colour frames: choose a channel with --ch")
         if args.dfof:
             traces = trace_dfof(traces, fs, args)
-        unit = fs.meta["axes"][0].unit
-        times = fs.frame_idx()
-        timed = unit == "s" or ("frame_times" in fs.meta and not unit)
-        time_name = "time_s" if timed else ("frame" if not unit else f"time_{unit}")
-        out = write_csv(args.output, times, time_name, traces, names, args.overwrite, fs.source_paths())
+        timed = time_unit(fs) == "s"
+        index = {"frame": frame_numbers(fs)}
+        if timed:
+            index["time_s"] = fs.frame_idx()
+        out = write_csv(args.output, index, traces, names, args.overwrite, fs.source_paths())
         say(args, f"{len(names)} ROI traces of {len(fs)} frames -> {out}")
         if args.plot:
-            label = "time, s" if timed else (f"time, {unit}" if unit else "frame")
-            plot = plot_traces(args.plot, times, label, traces, names, "ΔF/F" if args.dfof else "mean",
-                               args.overwrite)
+            x = index["time_s"] if timed else index["frame"]
+            plot = plot_traces(args.plot, x, "time, s" if timed else "frame", traces, names,
+                               "ΔF/F" if args.dfof else "mean", args.overwrite,
+                               tuple(args.figsize) if args.figsize else None, args.dpi)
             say(args, f"plot -> {plot}")
     return 0

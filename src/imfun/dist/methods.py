@@ -86,7 +86,7 @@ class DaskMixin:
                 from None
         return (*out[:3], *tail)
 
-    def to_dask(self, chunks=None, budget=None):
+    def to_dask(self, chunks=None, *, budget=None):
         """Return the frames as a lazy ``dask.array.Array`` ``(n, rows, cols[, c])``.
 
         Each chunk is a task that reads its frames through this sequence's reader
@@ -144,7 +144,7 @@ class DaskMixin:
         arr = da.Array(graph, name, chunks=read, dtype=dtype, meta=np.empty((0,) * len(shape), dtype))
         return arr if direct else arr.rechunk(want)
 
-    def to_xarray(self, chunks=None, budget=None, name: str | None = None):
+    def to_xarray(self, chunks=None, *, budget=None, name: str | None = None):
         """Return the frames as a lazy ``xarray.DataArray`` with physical coordinates.
 
         Dimensions are ``('t', 'y', 'x')`` (``('t', 'y', 'x', 'c')`` for colour).
@@ -164,7 +164,7 @@ class DaskMixin:
         (('t', 'y', 'x'), [0.0, 0.5, 1.0, 1.5], 'µm')
         """
         xr = require("xarray", "dask", "xarray")
-        data = self.to_dask(chunks, budget)
+        data = self.to_dask(chunks, budget=budget)
         axes = self.meta["axes"]
         (dt, tu), (dy, yu), (dx, xu) = axes[0], axes[1], axes[2]
         rows, cols = self.frame_shape[:2]
