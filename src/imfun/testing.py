@@ -57,12 +57,17 @@ class ReaderConformance:
         Engine methods are then checked against numpy on the frames as read.
     open_kwargs : dict
         Extra keyword arguments for ``open_seq``.
+    expected_meta : dict
+        Metadata the reader must produce, checked by value: ``'axes'`` (three
+        ``(scale, unit)`` pairs), ``'channel_names'``, ``'frame_times'`` (seconds),
+        ``'t0'``, or any other key of ``fs.meta``.
     """
 
     seq_class: type
     colour: bool = False
     atol: float = 0
     open_kwargs: ClassVar[dict[str, Any]] = {}
+    expected_meta: ClassVar[dict[str, Any]] = {}
 
     # -- what the subclass provides ------------------------------------------------
     def make_frames(self) -> np.ndarray:
@@ -398,6 +403,35 @@ class ReaderConformance:
         fs.close()  # closing twice is harmless
         self.assert_frames(np.asarray(fs[1:4]), expected[1:4], "fs[1:4] after close()")
         fs.close()
+
+    def test_close_leaves_no_file_open(self, conformance_source):
+        """After ``close()`` no descriptor of the process points at the source's files."""
+        psutil = pytest.importorskip("psutil")
+        import os
+
+        src, expected = conformance_source
+        fs = self.open(src)
+        paths = {os.path.realpath(p) for p in fs.source_paths()}
+        self.assert_frames(fs[len(expected) // 2], expected[len(expected) // 2], "a frame")
+        fs.close()
+        still = [f.path for f in psutil.Process().open_files() if os.path.realpath(f.path) in paths]
+        assert not still, f"files still open after close(): {still}"
+
+    def test_declared_metadata(self, frames_fs):
+        """The metadata the reader's tests declare (``expected_meta``), by value."""
+        _, fs = frames_fs
+        for key, want in self.expected_meta.items():
+            got = fs.meta.get(key)
+            assert got is not None, f"meta[{key!r}] is missing"
+            if key == "axes":
+                assert [tuple(a) for a in got] == [tuple(w) for w in want], f"meta['axes'] = {got}"
+            elif key == "channel_names":
+                assert list(got) == list(want), f"meta['channel_names'] = {got}"
+            elif isinstance(want, float | np.ndarray | list | tuple) and np.asarray(want).dtype.kind in "fiu":
+                np.testing.assert_allclose(np.asarray(got, float), np.asarray(want, float), rtol=1e-9,
+                                           err_msg=f"meta[{key!r}]")
+            else:
+                assert got == want, f"meta[{key!r}] = {got!r}, expected {want!r}"
 
     def test_repr(self, frames_fs):
         expected, fs = frames_fs

@@ -148,6 +148,7 @@ class TestImageJHyperstack(TiffConformance):
     """T x Z x C x Y x X; the test frames are slice z=1, channel 0."""
 
     open_kwargs = {"z": 1, "ch": 0}  # noqa: RUF012
+    expected_meta = {"axes": [(0.5, "s"), (0.0005, "µm"), (0.0005, "µm")]}  # noqa: RUF012
 
     def write(self, tmp_path, frames):
         rng = np.random.default_rng(7)
