@@ -13,8 +13,9 @@ def test_demo_runs_and_finds_the_spikes(tmp_path, capsys):
     assert res["tiff"].parent == tmp_path / "out"
     assert res["recall"] >= 0.75 and res["precision"] >= 0.75
     assert res["correlation"] > 0.9
+    assert res["cells_f1"] >= 0.9  # cells found without the ground truth, scored against it
     text = capsys.readouterr().out
-    assert "frames: 200" in text and "recall" in text and "traces.png" in text
+    assert "frames: 200" in text and "recall" in text and "traces.png" in text and "F1" in text
     # opened through open_seq (the TIFF reader), which reads the axes from the file
     assert res["opened_with"] == "open_seq"
     assert res["axes"][0] == (0.05, "s")

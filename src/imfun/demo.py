@@ -198,6 +198,11 @@ def main(argv=None) -> dict:
         bar.update()
         times = fs.frame_idx()
 
+        # 4b. the cells found without the ground truth, scored against it
+        from .analysis.cells import demo_cells
+
+        found = demo_cells(sm, fs)
+
     # 5. ΔF/F on a running baseline (robust to the slow drift), peaks, scores
     from scipy.ndimage import percentile_filter
 
@@ -223,6 +228,9 @@ def main(argv=None) -> dict:
     print(f"  hits {hits}, misses {misses}, false positives {false_pos}")
     print(f"  precision {precision:.2f}, recall {recall:.2f}")
     print(f"  median correlation of measured and true ΔF/F: {np.median(corr):.3f}")
+    print("\ncell detection (fs.detect_cells, centroids within half a diameter of a true cell):")
+    print(f"  found {found['n_found']} of {found['n_true']} cells: precision {found['precision']:.2f}, "
+          f"recall {found['recall']:.2f}, F1 {found['f1']:.2f} ({found['seconds']:.1f} s)")
     cli_outputs = [] if args.no_cli else _cli_tour(path, out / "cli", sm.labels)
     print(f"\noutputs in {out.resolve()}:")
     for p in (path, projections, traces_png, *cli_outputs):
@@ -231,7 +239,8 @@ def main(argv=None) -> dict:
     return {"tiff": path, "projections": projections, "traces": traces_png, "cli": cli_outputs,
             "hits": hits,
             "misses": misses, "false_positives": false_pos, "precision": precision, "recall": recall,
-            "opened_with": how, "axes": list(fs.meta["axes"]), "correlation": float(np.median(corr))}
+            "opened_with": how, "axes": list(fs.meta["axes"]), "correlation": float(np.median(corr)),
+            "cells_f1": found["f1"], "cells_precision": found["precision"], "cells_recall": found["recall"]}
 
 
 if __name__ == "__main__":
