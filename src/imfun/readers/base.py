@@ -369,9 +369,9 @@ class FilesReader(Reader):
             frame = self.load(index)
             if frame.shape != frame_shape or frame.dtype != self.dtype:
                 raise ShapeMismatchError(
-                    f"the file {self.files[index]} holds a {frame.shape} {frame.dtype} frame, but the "
-                    f"first file {self.files[0]} a {frame_shape} {self.dtype} one; all frames must have "
-                    "the same shape and type (select matching files with the glob pattern or a list)")
+                    f"the file {self.files[index]} differs from the first file {self.files[0]}: it holds a "
+                    f"{frame.shape} {frame.dtype} frame instead of {frame_shape} {self.dtype}; all frames "
+                    "must have the same shape and type (select matching files with the glob pattern or a list)")
             out[j] = frame if crop is None else frame[crop]
 
         thread_map(one, range(len(frames)))

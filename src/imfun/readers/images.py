@@ -87,10 +87,11 @@ class ImageFilesReader(FilesReader):
     source : str
         What to show as the source (the glob pattern, say).
     check_headers : bool
-        Compare the headers of all files with the first one's when opening.
+        Compare the headers of all files with the first one's when opening (by default a
+        file is checked when it is read, so a glob of thousands of files opens at once).
     """
 
-    def __init__(self, files, ch=None, source: str = "", check_headers: bool = True):
+    def __init__(self, files, ch=None, source: str = "", check_headers: bool = False):
         self.files = [os.fspath(f) for f in files]
         if not self.files:
             raise SourceNotFoundError("no image files were given; give a glob, folder or list")
