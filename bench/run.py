@@ -79,12 +79,14 @@ class Outcome:
         shape, dtype = tuple(int(x) for x in self.digest["shape"]), np.dtype(str(self.digest["dtype"]))
         return self.peak - int(np.prod(shape)) * dtype.itemsize
 
-    pick: str = "last"               # "last" run, or "min" of the warm runs (all but the first)
+    pick: str = "last"  # "last" run, "min" of the warm runs (all but the first), or "median" (fresh mode)
 
     @property
     def time(self) -> float | None:
         if not self.times or self.error or self.skipped:
             return None
+        if self.pick == "median":  # fresh mode: one cold-process run each
+            return float(np.median(self.times))
         warm = self.times[1:] or self.times
         return min(warm) if self.pick == "min" else self.times[-1]
 
@@ -115,13 +117,30 @@ def run_in_process(case: Case, impl: str, data: Data, repeat: int) -> Outcome:
             close_handle(handle)
 
 
+def run_fresh(case: Case, impl: str, data_args: dict, runs: int, res_dir: Path,
+              timeout: float | None) -> Outcome:
+    """Fresh-process mode: ``runs`` new interpreters, each timing ``open`` + the task once
+    (imports excluded); the median is reported, as a user meets the library in a script."""
+    outcomes = [run_in_subprocess(case, impl, data_args, 1, res_dir, timeout, fresh=True)
+                for _ in range(runs)]
+    bad = next((o for o in outcomes if o.error or o.skipped), None)
+    if bad is not None:
+        return bad
+    out = Outcome([o.times[0] for o in outcomes], digest=outcomes[-1].digest, pick="median")
+    peaks = [o.peak for o in outcomes if o.peak is not None]
+    out.peak = max(peaks) if peaks else None
+    return out
+
+
 def run_in_subprocess(case: Case, impl: str, data_args: dict, repeat: int, res_dir: Path,
-                      timeout: float | None) -> Outcome:
+                      timeout: float | None, fresh: bool = False) -> Outcome:
     """Run in a fresh interpreter and sample its anonymous memory from here."""
     res = res_dir / f"{case.key}_{impl}.npz"
     res.unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "bench.run", "--child", f"{case.key}:{impl}",
            "--data-json", json.dumps(data_args), "--repeat", str(repeat), "--result", str(res)]
+    if fresh:
+        cmd.append("--fresh")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -195,20 +214,37 @@ def _child_error(text: str) -> str:
     return text[-1] if text else "the child process failed without a message"
 
 
-def child_main(spec: str, data_args: dict, repeat: int, result_path: str) -> int:
-    """The child side of :func:`run_in_subprocess` (also reports its own errors)."""
+#: what each contender imports before the clock starts in fresh mode (imports are excluded)
+PRELOAD = {"ours": ("imfun.fseq",), "numpy": ("tifffile",), "pims": ("pims",),
+           "dask": ("dask_image.imread", "dask.array")}
+
+
+def child_main(spec: str, data_args: dict, repeat: int, result_path: str, fresh: bool = False) -> int:
+    """The child side of :func:`run_in_subprocess` (also reports its own errors).  With ``fresh``
+    the handle is opened after the start signal, inside the one timed run."""
     key, impl = spec.split(":")
     case = CASES_BY_KEY[key]
+    handle = None
     try:
         data = Data.make(**data_args)
-        handle = OPENERS[impl](data)
+        if fresh:
+            for module in PRELOAD.get(impl, ()):
+                importlib.import_module(module)
+        else:
+            handle = OPENERS[impl](data)
     except Exception as exc:
         print(json.dumps({"error": f"open: {type(exc).__name__}: {exc}"}), flush=True)
         return 0
     print("READY", flush=True)
     sys.stdin.readline()
     try:
-        times, result = _timed_runs(case, impl, handle, data, repeat)
+        if fresh:
+            t0 = time.perf_counter()
+            handle = OPENERS[impl](data)
+            result = case.impls[impl](handle, data)
+            times = [time.perf_counter() - t0]
+        else:
+            times, result = _timed_runs(case, impl, handle, data, repeat)
     except Exception as exc:
         print("TIMED", flush=True)
         sys.stdin.readline()
@@ -368,6 +404,9 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per case and contender")
     p.add_argument("--skip-extra", action="store_true",
                    help="do not run T10 (bench/glob_bench.py) and T11 (bench/export_bench.py)")
+    p.add_argument("--fresh", action="store_true",
+                   help="fresh-process mode: each case and contender timed as open + task in a new "
+                        "interpreter (imports excluded), median of --repeat runs (default 3)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data-json", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
@@ -385,7 +424,9 @@ def main(argv=None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     if args.child:
-        return child_main(args.child, json.loads(args.data_json), args.repeat, args.result)
+        return child_main(args.child, json.loads(args.data_json), args.repeat, args.result, args.fresh)
+    if args.fresh and "--repeat" not in " ".join(argv):
+        args.repeat = 3
 
     import tifffile
 
@@ -411,8 +452,12 @@ def main(argv=None) -> dict:
     close_handle(fs)
     print(f"data: {path} — {shape[0]} frames of {shape[1]}x{shape[2]} {dtype} "
           f"({data.nbytes / MIB:.0f} MiB); ours opened as {opened_as}; budget {budget / MIB:.0f} MiB")
-    print(f"mode: {'a fresh process per case and contender' if subproc else 'in this process'}; "
-          f"{args.repeat} runs each, {_picked(args)} reported; {_load()}", flush=True)
+    if args.fresh:
+        print(f"mode: fresh processes — open + task timed once in each of {args.repeat} new interpreters "
+              f"per case and contender (imports excluded), the median reported; {_load()}", flush=True)
+    else:
+        print(f"mode: {'a fresh process per case and contender' if subproc else 'in this process'}; "
+              f"{args.repeat} runs each, {_picked(args)} reported; {_load()}", flush=True)
 
     res_dir = out / "results-tmp"
     res_dir.mkdir(exist_ok=True)
@@ -424,11 +469,13 @@ def main(argv=None) -> dict:
                 continue
             print(f"  {case.key} {case.title:<20} {impl:<6}", end=" ", file=sys.stderr, flush=True)
             t0 = time.perf_counter()
-            if subproc:
+            if args.fresh:
+                o = run_fresh(case, impl, data_args, args.repeat, res_dir, args.timeout)
+            elif subproc:
                 o = run_in_subprocess(case, impl, data_args, args.repeat, res_dir, args.timeout)
             else:
                 o = run_in_process(case, impl, data, args.repeat)
-            o.pick = args.report
+            o.pick = "median" if args.fresh else args.report
             results[case.key][impl] = o
             print(f"{o.error or _fmt_t(o)} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
     with contextlib.suppress(OSError):
@@ -438,8 +485,13 @@ def main(argv=None) -> dict:
     print(f"\n{_load()} at the end")
     print(format_table(rows))
     print()
-    print(NOTES if args.report == "last" else NOTES.replace(
-        "the second (warm) run of two", f"the fastest of runs 2-{args.repeat}"))
+    if args.fresh:
+        print(NOTES.replace("seconds of the second (warm) run of two in the same process",
+                            f"the median of {args.repeat} fresh processes, each timing open + task once "
+                            "(imports excluded)"))
+    else:
+        print(NOTES if args.report == "last" else NOTES.replace(
+            "the second (warm) run of two", f"the fastest of runs 2-{args.repeat}"))
     for row in rows:
         for impl, err in row["errors"].items():
             print(f"error {row['case']} {impl}: {err}")

@@ -55,3 +55,12 @@ def test_t10_glob_bench_tiny(tmp_path):
 
     result = t10(tmp_path, n_files=6, size=32, repeats=1, quiet=True)
     assert result["files"] == 6 and result["ours"] > 0 and result["loop"] > 0
+
+
+def test_fresh_process_mode_times_open_and_task(tmp_path, capsys):
+    report = run.main(["--quick", "--frames", "20", "--size", "32", "--out", str(tmp_path), "--skip-extra",
+                       "--fresh", "--repeat", "2", "--cases", "T2", "--impls", "ours,numpy"])
+    text = capsys.readouterr().out
+    assert "fresh processes" in text and "median of 2 fresh processes" in text
+    row = report["rows"][0]
+    assert row["case"] == "T2" and row["ours"] > 0 and row["numpy"] > 0 and row["check"] == "exact"
