@@ -79,7 +79,7 @@ def plugin_dist(tmp_path, monkeypatch):
 
 def test_a_reader_from_an_entry_point_opens_with_open_seq(plugin_dist, tmp_path):
     with pytest.warns(ImfunWarning, match="plug-in 'broken' .* could not be loaded"):
-        registry.load_plugins()
+        registry.load_plugins(again=True)
     data = np.arange(24.0).reshape(2, 3, 4)
     (tmp_path / "x.tplug").write_text("2 3 4\n" + " ".join(map(str, data.ravel())))
     fs = open_seq(tmp_path / "x.tplug", scale=2.0)

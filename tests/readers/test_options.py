@@ -49,13 +49,13 @@ def test_contents_of_tiff_and_hdf5(tmp_path):
 
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((7, 5, 6), np.uint8))
     tiff = next(e for e in registry.formats() if e.name == "tiff")
-    assert tiff.contents(tmp_path / "a.tif") == [
+    assert tiff.list_contents(tmp_path / "a.tif") == [
         {"option": "series=0", "axes": "QYX", "shape": [7, 5, 6], "dtype": "uint8", "kind": "shaped"}]
     with h5py.File(tmp_path / "b.h5", "w") as f:
         f["raw"] = np.zeros((5, 6, 7), "u2")
         f["meta/t"] = np.arange(5.0)
     hdf5 = next(e for e in registry.formats() if e.name == "hdf5")
-    items = hdf5.contents(tmp_path / "b.h5")
+    items = hdf5.list_contents(tmp_path / "b.h5")
     assert {"option": "dataset=/raw", "shape": [5, 6, 7], "dtype": "uint16", "axes": "tyx"} in items
     assert any(i["option"] == "dataset=/meta/t" for i in items)
 

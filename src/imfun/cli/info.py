@@ -76,7 +76,7 @@ def contents(path: str) -> list[dict] | None:
     entry = registry.find_format(registry.resolve(path))
     if entry.contents is None:
         return None
-    return entry.contents(registry.resolve(path).files[0])
+    return entry.list_contents(registry.resolve(path).files[0])
 
 
 def describe(path: str, options: dict | None = None) -> dict:

@@ -85,7 +85,8 @@ class Plan:
             raise InvalidArgumentError("rescale= maps the data onto the range of dtype=: give the type "
                                        "too, e.g. dtype='uint8', rescale=True")
         if rescale is True:
-            lo, hi = np.asarray(self.fs.data_range(fslice=self.fslice, crop=self.crop, budget=self.budget), float).T
+            data_range = self.fs.data_range(fslice=self.fslice, crop=self.crop, budget=self.budget)
+            lo, hi = np.asarray(data_range, float).T
             return check_range(np.min(lo), np.max(hi))  # colour: one range for all channels
         if not isinstance(rescale, tuple | list) or len(rescale) != 2:
             raise InvalidArgumentError(f"rescale is True (the data's range) or (lo, hi), got {rescale!r}")

@@ -371,7 +371,8 @@ class FilesReader(Reader):
                 raise ShapeMismatchError(
                     f"the file {self.files[index]} differs from the first file {self.files[0]}: it holds a "
                     f"{frame.shape} {frame.dtype} frame instead of {frame_shape} {self.dtype}; all frames "
-                    "must have the same shape and type (select matching files with the glob pattern or a list)")
+                    "must have the same shape and type (select matching files with the glob pattern or "
+                    "a list)")
             out[j] = frame if crop is None else frame[crop]
 
         thread_map(one, range(len(frames)))

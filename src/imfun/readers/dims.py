@@ -88,7 +88,7 @@ def pick_channel(frame: np.ndarray, ch) -> np.ndarray:
     if frame.ndim == 2:
         channel_index(ch, 1, (), "a grey (single-channel) image")
         return frame
-    return frame[..., channel_index(ch, frame.shape[-1], (), f"an image with {frame.shape[-1]} channels")]
+    return frame[..., channel_index(ch, frame.shape[-1], (), "an image")]
 
 
 @dataclass

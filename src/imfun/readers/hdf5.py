@@ -75,10 +75,7 @@ from ..errors import (
 )
 from .base import Crop, Reader, as_slice
 from .dims import Dims, Selection, open_planes, select
-from .options import AXES, CH, DATASET, Z
-from .registry import Source, register
-
-HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+from .registry import Source
 
 # words that label an axis, to the one-letter code used by `axes=`
 _LABEL_WORDS = {
@@ -576,14 +573,6 @@ def describe_dataset(ds, given: str | None = None
     return letters, scales, extra
 
 
-def _sniff(head: bytes) -> bool:
-    return head.startswith(HDF5_SIGNATURE)
-
-
-@register("hdf5", (".h5", ".hdf5", ".hdf", ".he5", ".nwb"), sniff=_sniff, extra="hdf5",
-          options=(DATASET, AXES, CH, Z), contents=list_hdf5_contents,
-          description="HDF5 data set (h5py); dataset= names it, axes= says where time is",
-          seq_name="FSeq_hdf5", container="dataset")
 def open_hdf5(source: Source, dataset=None, axes=None, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_hdf5`."""
     return open_planes(HDF5Reader, source.files[0], dataset, axes, ch, z=z)

@@ -17,7 +17,6 @@ from ..errors import CorruptFileError, ShapeMismatchError, SourceNotFoundError
 from . import registry
 from .base import FilesReader, Reader
 from .dims import pick_channel
-from .options import CH
 from .registry import Source
 
 ENDINGS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".gif")
@@ -126,11 +125,6 @@ class ImageFilesReader(FilesReader):
         return pick_channel(decode_image(self.files[index]), self.ch)
 
 
-# below the TIFF reader, which opens a single TIFF file whatever its pages
-@registry.register("images", ENDINGS, collection=True, single=True, priority=-1,
-                   options=(CH,),
-                   description="image files, one frame per file (a glob, folder, list or one file)",
-          seq_name="FSeq_glob")
 def open_images(source: Source, ch=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_glob`."""
     return ImageFilesReader([str(f) for f in source.files], ch=ch, source=source.given)

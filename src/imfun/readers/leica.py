@@ -37,8 +37,7 @@ from ..axes import Axes, to_standard
 from ..errors import CorruptFileError, MetadataWarning
 from . import registry
 from .base import Reader
-from .images import ENDINGS, ImageFilesReader
-from .options import CH, XMLNAME
+from .images import ImageFilesReader
 
 _MARKERS = (b"<Data>", b"<Image", b"LeicaImage", b"ImageDescription")
 _HEAD_BYTES = 4096
@@ -320,11 +319,6 @@ class LeicaImagesReader(ImageFilesReader):
                           "meta['leica_frame_times'])", MetadataWarning, stacklevel=5)
 
 
-# single=False: one file with an XML beside it is more likely a multi-page TIFF than a one-frame export
-@registry.register("leica", ENDINGS, collection=True, single=False, claims=claims, priority=10,
-                   options=(CH, XMLNAME),
-                   description="image files exported by Leica LAS AF / LAS X with their XML",
-          seq_name="FSeq_imgleic")
 def open_leica_images(source: registry.Source, ch=0, xmlname=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_imgleic`."""
     return LeicaImagesReader([str(f) for f in source.files], ch=ch, xmlname=xmlname, source=source.given)

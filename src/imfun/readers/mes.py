@@ -73,8 +73,7 @@ from ..errors import (
 )
 from .base import Reader, as_slice, require
 from .matv5 import MatVariable, check_variable, scan_mat5
-from .options import CH, RECORD
-from .registry import Source, register
+from .registry import Source
 
 SUPPORTED_KINDS = ("XYT", "Z-stack", "XY")
 _RECORD_RE = re.compile(r"^Df\d{4}$")
@@ -522,9 +521,6 @@ _MATLAB_DTYPES = {"double": "f8", "single": "f4", "int8": "i1", "uint8": "u1", "
                   "logical": "u1"}
 
 
-@register("mes", [".mes"],
-          options=(RECORD, CH), description="Femtonics MES (MATLAB v5 or v7.3) measurement records",
-          seq_name="FSeq_mes", container="record")
 def open_mes(source: Source, record=None, ch=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_mes`."""
     return MESReader(source.files[0], record, ch)

@@ -28,8 +28,8 @@ import numpy as np
 from ..axes import Axes, to_standard
 from ..errors import CorruptFileError, InvalidArgumentError
 from .base import Reader, apply_crop, as_slice
-from .options import KIND
-from .registry import Source, register
+from .catalog import is_mlf as sniff_mlf
+from .registry import Source
 
 DATA_OFFSET = 0x10000
 _V2_TEXT = b"moor flpi live image data file v2"
@@ -38,12 +38,6 @@ _V3_TEXT = b"moorflpi live image data file v3"
 _V2_FIELDS = {"nframes": 0x8000, "cols": 0x8008, "rows": 0x8010, "dt": 0x8018, "exposure": 0x8028}
 _V3_FIELDS = {"version": 0x100, "nframes": 0x1000, "cols": 0x1008, "rows": 0x1010, "dt": 0x1018,
               "exposure": 0x1028, "gain": 0x1030}
-
-
-def sniff_mlf(head: bytes) -> bool:
-    """Whether the first bytes of a file are those of a Moor FLPI file."""
-    text = head[:64].lower()
-    return _V2_TEXT in text or _V3_TEXT in text
 
 
 def read_mlf_header(path: str | os.PathLike) -> dict:
@@ -149,9 +143,6 @@ class MLFReader(Reader):
         self._mm = None
 
 
-@register("mlf", [".mlf"], sniff=sniff_mlf,
-          options=(KIND,), description="Moor FLPI laser-speckle flux images",
-          seq_name="FSeq_mlf")
 def open_mlf(source: Source, kind="flux") -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_mlf`."""
     return MLFReader(source.files[0], kind)

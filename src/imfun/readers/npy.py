@@ -32,14 +32,8 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from .base import FilesReader, Reader, apply_crop, as_slice, thread_map
-from .registry import Source, register
-
-NPY_MAGIC = b"\x93NUMPY"
-
-
-def is_npy(head: bytes) -> bool:
-    """Whether a file's first bytes are a NumPy ``.npy`` header."""
-    return head.startswith(NPY_MAGIC)
+from .catalog import is_npy
+from .registry import Source
 
 
 def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
@@ -186,9 +180,6 @@ class NpyFilesReader(FilesReader):
         return load_npy(self.files[index])  # a memory map: a crop reads only its rows
 
 
-@register("npy", (".npy",), sniff=is_npy, collection=True, single=True,
-          description="NumPy .npy: one stack, or one frame per file",
-          seq_name="FSeq_npy")
 def open_npy(source: Source) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_npy`."""
     if len(source.files) == 1 and not source.is_collection:

@@ -26,13 +26,6 @@ from pathlib import Path
 
 from ..errors import SourceAccessError, SourceNotFoundError, UnsupportedFormatError
 
-# format modules, imported on first use so that `import imfun` stays cheap
-BUILTIN_MODULES = (
-    "imfun.readers.tiff", "imfun.readers.images", "imfun.readers.npy",
-    "imfun.readers.text", "imfun.readers.hdf5", "imfun.readers.zarr", "imfun.readers.video",
-    "imfun.readers.leica", "imfun.readers.mes", "imfun.readers.mlf", "imfun.readers.spe",
-    "imfun.readers.vendor", "imfun.readers.scanimage",
-)
 SNIFF_BYTES = 512
 
 
@@ -64,18 +57,18 @@ class FormatEntry:
     """A registered format: how to recognise its sources and how to open them."""
 
     name: str
-    opener: Callable  # (source: Source, **options) -> Reader
+    opener: Callable | str  # (source: Source, **options) -> Reader, or "module:function" (imported on use)
     endings: tuple[str, ...]
     sniff: Callable[[bytes], bool] | None = None
     collection: bool = False  # reads a collection of files
     single: bool = True       # reads a single file
-    claims: Callable[[Source], bool] | None = None  # extra test, e.g. a Leica XML nearby
+    claims: Callable[[Source], bool] | str | None = None  # extra test, e.g. a Leica XML nearby
     priority: int = 0
     extra: str | None = None  # the pip extra that this format needs
     description: str = ""
     directory: bool = False  # a single source stored as a folder (e.g. a .zarr store)
     options: tuple = ()  # the Option objects (imfun.readers.options) its readers take
-    contents: Callable | None = None  # path -> list of dicts: what the file holds (imfun info)
+    contents: Callable | str | None = None  # path -> list of dicts: what the file holds (imfun info)
     seq_name: str = ""  # the public FrameSequence class of the format (imfun.fseq), if any
     container: str = "series"  # the option choosing one of several images in a file, if any
 
@@ -109,7 +102,7 @@ class FormatEntry:
             raise UnknownArgumentError(
                 f"{self.name} files got unknown keyword argument(s) {', '.join(map(repr, unknown))}; "
                 f"they take {takes}, and fns=, meta=")
-        return self.opener(source, **options)
+        return _function(self.opener)(source, **options)
 
     def accepts(self, src: Source) -> bool:
         if src.is_collection and not self.collection:
@@ -118,7 +111,19 @@ class FormatEntry:
             return False
         if src.ending not in self.endings and not (self.sniff and self.sniff(src.head())):
             return False
-        return self.claims is None or self.claims(src)
+        return self.claims is None or _function(self.claims)(src)
+
+    def list_contents(self, path) -> list[dict] | None:
+        """What a file of this format holds (series, data sets, planes), if the format can tell."""
+        return None if self.contents is None else _function(self.contents)(path)
+
+
+def _function(ref: Callable | str) -> Callable:
+    """A callable, or the function a ``"module:function"`` reference names (imported now)."""
+    if callable(ref):
+        return ref
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 _REGISTRY: list[FormatEntry] = []
@@ -183,18 +188,31 @@ def entry(name: str) -> FormatEntry:
 
 
 def load_builtin_readers() -> None:
-    """Import the built-in format modules and the plug-ins of the ``imfun.readers`` group, once."""
+    """Put the built-in formats of :mod:`imfun.readers.catalog` in the registry, once (their
+    modules are imported only when a source of theirs is opened)."""
     global _loaded
     if not _loaded:
         _loaded = True
-        for mod in BUILTIN_MODULES:
-            importlib.import_module(mod)
-        load_plugins()
+        from .catalog import BUILTIN
+
+        known = {e.name for e in _REGISTRY}
+        for spec in BUILTIN:
+            if spec["name"] not in known:
+                _REGISTRY.append(FormatEntry(**spec))
 
 
-def load_plugins() -> None:
-    """Load the readers that other packages register through the ``imfun.readers`` entry points;
-    one that cannot be loaded is an :class:`~imfun.errors.ImfunWarning` naming it."""
+_plugins_loaded = False
+
+
+def load_plugins(again: bool = False) -> None:
+    """Load the readers that other packages register through the ``imfun.readers`` entry points
+    (once, or ``again``); one that cannot be loaded is an :class:`~imfun.errors.ImfunWarning`
+    naming it.  Looking the entry points up costs tens of milliseconds with many packages
+    installed, so :func:`find_format` does it only when no built-in format takes a source."""
+    global _plugins_loaded
+    if _plugins_loaded and not again:
+        return
+    _plugins_loaded = True
     import warnings
     from importlib.metadata import entry_points
 
@@ -210,9 +228,12 @@ def load_plugins() -> None:
                           f"is skipped: {type(exc).__name__}: {exc}", ImfunWarning, stacklevel=3)
 
 
-def formats() -> list[FormatEntry]:
-    """All registered formats, highest priority first."""
+def formats(plugins: bool = True) -> list[FormatEntry]:
+    """All registered formats, highest priority first (with those of the plug-ins, unless
+    ``plugins=False``)."""
     load_builtin_readers()
+    if plugins:
+        load_plugins()
     return sorted(_REGISTRY, key=lambda e: -e.priority)
 
 
@@ -257,7 +278,7 @@ def resolve(path) -> Source:
     p = Path(text)
     if p.is_dir() and not _is_directory_format(p):
         files = [f for f in sorted(p.iterdir(), key=natural_key) if f.is_file()]
-        known = {e for entry in formats() if entry.collection for e in entry.endings}
+        known = {e for entry in formats(plugins=False) if entry.collection for e in entry.endings}
         endings = [file_ending(f) for f in files if file_ending(f) in known]
         if not endings:
             raise SourceNotFoundError(
@@ -282,14 +303,16 @@ def _check_readable(files: list[Path]) -> None:
 def _is_directory_format(p: Path) -> bool:
     """Whether a folder is one source of a folder-based format (a Zarr store, say)."""
     src = Source([p], str(p), False)
-    return any(e.directory and e.accepts(src) for e in formats())
+    return any(e.directory and e.accepts(src) for e in formats(plugins=False))
 
 
 def find_format(src: Source) -> FormatEntry:
-    """The highest-priority registered format that accepts the source."""
-    for entry in formats():
-        if entry.accepts(src):
-            return entry
+    """The highest-priority registered format that accepts the source (the plug-ins' formats are
+    looked up when no format known so far takes it)."""
+    for with_plugins in (False, True):
+        for entry in formats(plugins=with_plugins):
+            if entry.accepts(src):
+                return entry
     kinds = "many files" if src.is_collection else "a single file"
     supported = ", ".join(f"{e.name} ({' '.join(e.endings)})" for e in formats()
                           if (e.collection if src.is_collection else e.single))

@@ -49,8 +49,7 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from .base import Reader, as_slice
-from .options import CH, ROI, Z
-from .registry import Source, register, resolve
+from .registry import Source, resolve
 
 SI_MAGIC = 117637889  # 0x07030301, at byte 16 of a ScanImage 2016+ BigTIFF
 _TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8}
@@ -217,7 +216,8 @@ def is_scanimage_file(path) -> bool:
         tiff.fh.close()
 
 
-def _claims(src: Source) -> bool:
+def claims(src: Source) -> bool:
+    """Registry hook: a TIFF written by ScanImage (its static header or its metadata text)."""
     return is_scanimage_file(src.files[0])
 
 
@@ -1032,10 +1032,6 @@ class PageValues:
         return f"PageValues({self._load()!r})"
 
 
-@register("scanimage", (".tif", ".tiff", ".btf", ".tf8"), collection=True, claims=_claims, priority=10,
-          options=(CH, Z, ROI),
-          description="ScanImage TIFF (3.x, 4/5, 2015, 2016+ BigTIFF), one file or split files",
-          seq_name="FSeq_scanimage")
 def open_scanimage(source: Source, ch=None, z=None, roi=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_scanimage`."""
     return ScanImageReader([str(f) for f in source.files] if source.is_collection else source.files[0],

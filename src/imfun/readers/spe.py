@@ -23,7 +23,7 @@ import numpy as np
 from ..axes import Axes
 from ..errors import CorruptFileError
 from .base import Reader, apply_crop, as_slice
-from .registry import Source, register
+from .registry import Source
 
 HEADER_BYTES = 4100
 DATA_TYPES = {0: np.float32, 1: np.int32, 2: np.int16, 3: np.uint16, 5: np.float64, 6: np.uint8,
@@ -101,8 +101,6 @@ class SpeReader(Reader):
             self._mm = None
 
 
-@register("spe", [".spe"], description="Princeton Instruments SPE 2.x / 3.0",
-          seq_name="FSeq_spe")
 def open_spe(source: Source) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_spe`."""
     return SpeReader(source.files[0])

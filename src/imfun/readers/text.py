@@ -13,7 +13,7 @@ import numpy as np
 from ..axes import Axes
 from ..errors import CorruptFileError
 from .base import FilesReader, Reader
-from .registry import Source, register, resolve
+from .registry import Source, resolve
 
 
 def load_text_frame(path: Path) -> np.ndarray:
@@ -54,9 +54,6 @@ class TextReader(FilesReader):
         return load_text_frame(self.files[index])
 
 
-@register("txt", (".txt",), collection=True, single=True,
-          description="text files of numbers, one frame per file",
-          seq_name="FSeq_txt")
 def open_text(source: Source) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_txt`."""
     return TextReader(source.files)

@@ -33,18 +33,13 @@ from ..errors import (
     UnsupportedFormatError,
 )
 from .base import Reader, apply_crop, as_slice, concat_files
+from .catalog import is_tiff
 from .dims import Dims, open_planes, select
-from .options import CH, SERIES, Z, series_index
-from .registry import Source, register
+from .options import series_index
+from .registry import Source
 
-TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 # resolutions that are a program's default, not a calibration (pixels per inch)
 _DEFAULT_DPI = {1.0, 72.0, 96.0, 150.0, 300.0, 600.0}
-
-
-def is_tiff(head: bytes) -> bool:
-    """Whether a file's first bytes are a TIFF (or BigTIFF) header."""
-    return head[:4] in TIFF_MAGIC
 
 
 class _LogCollector(logging.Handler):
@@ -535,10 +530,6 @@ def list_tiff_contents(path) -> list[dict]:
                  "dtype": str(s.dtype), "kind": s.kind} for i, s in enumerate(tif.series)]
 
 
-@register("tiff", (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"), sniff=is_tiff,
-          options=(CH, SERIES, Z), contents=list_tiff_contents,
-          description="multi-page TIFF, BigTIFF, ImageJ hyperstack, OME-TIFF",
-          seq_name="FSeq_tiff")
 def open_tiff(source: Source, ch=None, series=0, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_tiff`."""
     return open_planes(TiffReader, source.files[0], ch=ch, series=series, z=z)
@@ -547,7 +538,7 @@ def open_tiff(source: Source, ch=None, series=0, z=None) -> Reader:
 __all__ = ["TiffReader", "is_tiff", "open_tiff", "open_tiff_files"]
 
 
-def _multipage_files(src: Source) -> bool:
+def multipage_files(src: Source) -> bool:
     """A collection of TIFF files claims this reader when its first file holds several
     pages: each file is then a stack, not one frame."""
     import tifffile
@@ -559,10 +550,6 @@ def _multipage_files(src: Source) -> bool:
         return False
 
 
-@register("tiff-files", [".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8"], collection=True,
-          single=False, claims=_multipage_files, priority=5, options=(CH, SERIES, Z),
-          description="several multi-page TIFF files, one acquisition split over files",
-          seq_name="FSeq_tiffs")
 def open_tiff_files(source: Source, ch=None, series=0, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_tiffs`."""
     return concat_files([partial(open_planes, TiffReader, f, ch=ch, series=series, z=z)

@@ -33,8 +33,8 @@ from ..errors import (
 )
 from .base import Reader, require
 from .dims import Dims, open_planes, select
-from .options import CH, SERIES, Z, series_index
-from .registry import Source, register
+from .options import series_index
+from .registry import Source
 from .tiff import TiffReader
 
 
@@ -233,9 +233,6 @@ class ND2Reader(VendorReader):
         return data
 
 
-@register("nd2", [".nd2"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Nikon NIS-Elements ND2 (nd2)",
-          seq_name="FSeq_nd2")
 def open_nd2(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_nd2`."""
     return open_planes(ND2Reader, source.files[0], series=series, ch=ch, z=z)
@@ -273,9 +270,6 @@ class LIFReader(VendorReader):
         return im.frame(**{k: v for k, v in sel.items() if k in im.sizes})
 
 
-@register("lif", [".lif"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Leica LIF (liffile)",
-          seq_name="FSeq_lif")
 def open_lif(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_lif`."""
     return open_planes(LIFReader, source.files[0], series=series, ch=ch, z=z)
@@ -320,9 +314,6 @@ class CZIReader(VendorReader):
         return self._data[key]
 
 
-@register("czi", [".czi"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Zeiss CZI (czifile)",
-          seq_name="FSeq_czi")
 def open_czi(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_czi`."""
     return open_planes(CZIReader, source.files[0], series=series, ch=ch, z=z)
@@ -364,9 +355,6 @@ class OIFReader(VendorReader):
         return self._data[key]
 
 
-@register("oif", [".oif", ".oib"], extra="vendor", options=(SERIES, CH, Z), contents=list_vendor_contents,
-          description="Olympus OIF/OIB (oiffile)",
-          seq_name="FSeq_oif")
 def open_oif(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_oif`."""
     return open_planes(OIFReader, source.files[0], series=series, ch=ch, z=z)
@@ -443,15 +431,11 @@ class STKReader(TiffSeriesReader):
         return scales, {}
 
 
-@register("lsm", [".lsm"], priority=5, options=(SERIES, CH, Z), description="Zeiss LSM (tifffile)",
-          seq_name="FSeq_lsm")
 def open_lsm(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_lsm`."""
     return open_planes(LSMReader, source.files[0], series=series, ch=ch, z=z)
 
 
-@register("stk", [".stk"], priority=5, options=(SERIES, CH, Z), description="MetaMorph STK (tifffile)",
-          seq_name="FSeq_stk")
 def open_stk(source: Source, series=0, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_stk`."""
     return open_planes(STKReader, source.files[0], series=series, ch=ch, z=z)

@@ -33,10 +33,8 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError, SourceNotFoundError
-from . import registry
 from .base import Crop, Reader, require
 from .dims import pick_channel
-from .options import CH
 from .registry import Source
 
 ENDINGS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm")
@@ -445,9 +443,6 @@ class PacketIndex:
         return int(self.starts[group]) + rank
 
 
-@registry.register("video", ENDINGS, single=True, extra="video", options=(CH,),
-                   description="video files through PyAV (frame-exact seeking)",
-          seq_name="FSeq_video")
 def open_video(source: Source, ch=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_video`."""
     return VideoReader(source.files[0], ch=ch)

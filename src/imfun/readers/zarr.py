@@ -44,8 +44,7 @@ from ..errors import CorruptFileError, DatasetError, EmptySequenceError, Metadat
 from .base import Crop, Reader, as_slice, require
 from .dims import open_planes
 from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
-from .options import ARRAY, AXES, CH, LEVEL, Z
-from .registry import Source, file_ending, register
+from .registry import Source, file_ending
 
 ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
 # NGFF unit names that imfun.axes does not spell out itself
@@ -375,7 +374,7 @@ class ZarrReader(Reader):
         self._arr = None
 
 
-def _claims(src: Source) -> bool:
+def claims(src: Source) -> bool:
     """A folder is a Zarr store when it ends in .zarr or holds Zarr metadata files."""
     p = src.files[0]
     if not p.is_dir():
@@ -383,10 +382,6 @@ def _claims(src: Source) -> bool:
     return file_ending(p) in (".zarr", ".ome.zarr") or any((p / m).is_file() for m in ZARR_METADATA)
 
 
-@register("zarr", (".zarr", ".ome.zarr"), sniff=lambda head: not head, claims=_claims, single=True,
-          directory=True, extra="zarr", options=(ARRAY, LEVEL, AXES, CH, Z),
-          description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose",
-          seq_name="FSeq_zarr", container="array")
 def open_zarr(source: Source, array=None, level=0, axes=None, ch=None, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_zarr`."""
     return open_planes(ZarrReader, source.files[0], array, level, axes, ch, z=z)
