@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# the benchmark's peers (PIMS, dask-image, and the heavy registration peers) only for make bench
+# the benchmark's peers (PIMS, dask-image, ScanImageTiffReader, and the heavy registration peers
+# suite2p/torch and jnormcorre/jax) only for make bench
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,bench-peers]'
 	touch $(BENCH_STAMP)
 
 venv: $(STAMP)
@@ -30,6 +31,7 @@ test: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.registration_bench $(REG_BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

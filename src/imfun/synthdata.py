@@ -408,3 +408,154 @@ def two_photon_tiff(path, n_frames: int = 2000, shape: tuple[int, int] = (512, 5
 
 
 __all__ = ["SyntheticMovie", "two_photon_movie", "two_photon_tiff", "write_tiff"]
+
+
+# -- motion with ground truth (registration) -------------------------------------------------------
+@dataclass
+class Motion:
+    """Known motion of a movie: how far the content of each frame is displaced.
+
+    The displacement of frame ``k`` at pixel ``(y, x)`` is ``shifts[k]`` plus, when ``warp`` is
+    set, a smooth non-rigid part ``warp[k, 0] * sin(2 pi x / wavelength + phases[0])`` (rows)
+    and ``warp[k, 1] * sin(2 pi y / wavelength + phases[1])`` (columns).  A moved frame is
+    ``moved(p) = still(p - d(p))``; odd rows are then displaced by ``bidi_phase`` pixels along x.
+
+    Attributes
+    ----------
+    shifts : numpy.ndarray
+        ``(n_frames, 2)`` rigid ``(dy, dx)`` in pixels.
+    warp : numpy.ndarray or None
+        ``(n_frames, 2)`` amplitudes (pixels) of the non-rigid part.
+    wavelength : float
+        Spatial period of the non-rigid part (pixels).
+    phases : tuple of float
+        Spatial phases of the non-rigid part.
+    bidi_phase : float
+        Displacement of odd rows along x (bidirectional scanning), pixels.
+    """
+
+    shifts: np.ndarray
+    warp: np.ndarray | None = None
+    wavelength: float = 256.0
+    phases: tuple[float, float] = (0.0, 0.0)
+    bidi_phase: float = 0.0
+
+    def displacement(self, frames, y, x) -> np.ndarray:
+        """``(len(frames), *broadcast(y, x).shape, 2)`` displacement at pixel positions ``(y, x)``."""
+        frames = np.atleast_1d(np.asarray(frames))
+        y, x = np.broadcast_arrays(np.asarray(y, float), np.asarray(x, float))
+        extra = (1,) * y.ndim
+        d = np.broadcast_to(self.shifts[frames].reshape(len(frames), *extra, 2),
+                            (len(frames), *y.shape, 2)).copy()
+        if self.warp is not None:
+            k = 2 * np.pi / self.wavelength
+            d[..., 0] += self.warp[frames, 0].reshape(-1, *extra) * np.sin(k * x + self.phases[0])
+            d[..., 1] += self.warp[frames, 1].reshape(-1, *extra) * np.sin(k * y + self.phases[1])
+        return d
+
+
+def rigid_walk(n_frames: int, max_shift: float = 8.0, step: float = 0.4, jump_every: float = 100.0,
+               jump_size: float = 4.0, seed: int = 0) -> np.ndarray:
+    """A sub-pixel random walk of rigid shifts ``(n_frames, 2)`` with sudden jumps, within ``max_shift``.
+
+    Each frame moves by a normal step (``step`` pixels SD per axis); on average every
+    ``jump_every`` frames the walk jumps by up to ``jump_size`` pixels; it is reflected at
+    ``±max_shift``.  The first frame is not moved.
+
+    >>> s = rigid_walk(500, max_shift=8, seed=1)
+    >>> s.shape, bool(np.abs(s).max() <= 8), s[0].tolist()
+    ((500, 2), True, [0.0, 0.0])
+    """
+    rng = np.random.default_rng([seed, 13])
+    steps = rng.normal(0, step, (n_frames, 2))
+    jumps = rng.random(n_frames) < 1.0 / max(jump_every, 1.0)
+    steps[jumps] += rng.uniform(-jump_size, jump_size, (int(jumps.sum()), 2))
+    steps[0] = 0
+    walk = np.cumsum(steps, axis=0)
+    # reflect into [-max_shift, max_shift]
+    period = 4 * max_shift
+    walk = np.mod(walk + max_shift, period)
+    walk = np.where(walk > 2 * max_shift, period - walk, walk) - max_shift
+    return walk - walk[0]
+
+
+def smooth_warp(n_frames: int, amplitude: float = 2.0, wavelength: float = 256.0, seed: int = 0,
+                shifts: np.ndarray | None = None, bidi_phase: float = 0.0) -> Motion:
+    """A :class:`Motion` whose non-rigid part varies smoothly in space and time (within ``±amplitude``).
+
+    >>> m = smooth_warp(10, amplitude=2.0, seed=0)
+    >>> d = m.displacement(np.arange(10), *np.mgrid[0:32, 0:32])
+    >>> d.shape, bool(np.abs(d).max() <= 2.0)
+    ((10, 32, 32, 2), True)
+    """
+    rng = np.random.default_rng([seed, 14])
+    t = np.arange(n_frames)
+    periods = rng.uniform(30, 120, 2)
+    warp = amplitude * np.sin(2 * np.pi * t[:, None] / periods + rng.uniform(0, 2 * np.pi, 2))
+    base = np.zeros((n_frames, 2)) if shifts is None else np.asarray(shifts, float)
+    return Motion(base, warp, float(wavelength), tuple(rng.uniform(0, 2 * np.pi, 2)), float(bidi_phase))
+
+
+def move_movie(movie: np.ndarray, motion: Motion, noise_seed: int | None = None, order: int = 3,
+               dtype=None) -> np.ndarray:
+    """Frames of ``movie`` displaced as ``motion`` says (cubic splines, edge values outside).
+
+    With ``noise_seed`` set, Poisson shot noise is drawn after moving (give a noiseless
+    movie, ``two_photon_movie(..., noise=False)``), so noise is not interpolated.  The
+    result has ``dtype`` (default the movie's; integers are rounded and clipped).
+
+    >>> sm = two_photon_movie(n_frames=4, shape=(32, 32), n_cells=2, noise=False)
+    >>> moved = move_movie(sm.movie, Motion(np.array([[0, 0], [1, 0], [0, 2], [1.5, -1]])), noise_seed=0)
+    >>> moved.shape, moved.dtype
+    ((4, 32, 32), dtype('uint16'))
+    """
+    dtype = np.dtype(dtype or movie.dtype)
+    n, rows, cols = movie.shape
+    out = np.empty(movie.shape, dtype)
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(float)
+    for k in range(n):  # scipy's splines work on one frame
+        frame = np.asarray(movie[k], np.float64)
+        if motion.warp is None:
+            moved = ndimage.shift(frame, motion.shifts[k], order=order, mode="nearest")
+        else:
+            d = motion.displacement([k], yy, xx)[0]
+            moved = ndimage.map_coordinates(frame, [yy - d[..., 0], xx - d[..., 1]], order=order,
+                                            mode="nearest")
+        if motion.bidi_phase:
+            moved[1::2] = ndimage.shift(moved[1::2], (0, motion.bidi_phase), order=order, mode="nearest")
+        if noise_seed is not None:
+            moved = np.random.default_rng([noise_seed, 15, k]).poisson(np.clip(moved, 0, None)).astype(float)
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            moved = np.clip(np.rint(moved), info.min, info.max)
+        out[k] = moved
+    return out
+
+
+def moving_two_photon_movie(n_frames: int = 300, shape: tuple[int, int] = (128, 128), *,
+                            max_shift: float = 6.0, warp: float = 0.0, bidi_phase: float = 0.0,
+                            seed: int = 0, **kwargs) -> tuple[SyntheticMovie, Motion, np.ndarray]:
+    """A two-photon movie with known motion: ``(moving, motion, still)``.
+
+    ``still`` is the noisy motion-free movie, ``moving`` the same scene moved by a rigid walk
+    within ``max_shift`` (:func:`rigid_walk`), a smooth non-rigid warp of ``±warp`` pixels
+    (:func:`smooth_warp`) and a line-scan phase ``bidi_phase``, with its own shot noise.  Other
+    keyword arguments go to :func:`two_photon_movie`.
+
+    >>> sm, motion, still = moving_two_photon_movie(20, (48, 48), n_cells=3, max_shift=3)
+    >>> sm.movie.shape, motion.shifts.shape, still.shape
+    ((20, 48, 48), (20, 2), (20, 48, 48))
+    """
+    clean = two_photon_movie(n_frames, shape, seed=seed, noise=False, **kwargs)
+    still = two_photon_movie(n_frames, shape, seed=seed, **kwargs).movie
+    shifts = rigid_walk(n_frames, max_shift, seed=seed) if max_shift else np.zeros((n_frames, 2))
+    if warp:
+        motion = smooth_warp(n_frames, warp, wavelength=2.0 * max(shape), seed=seed, shifts=shifts,
+                             bidi_phase=bidi_phase)
+    else:
+        motion = Motion(shifts, bidi_phase=float(bidi_phase))
+    clean.movie = move_movie(clean.movie, motion, noise_seed=seed)
+    return clean, motion, still
+
+
+__all__ += ["Motion", "move_movie", "moving_two_photon_movie", "rigid_walk", "smooth_warp"]

@@ -3,28 +3,35 @@
 Each command is a module of this package with ``register(subparsers)`` and
 ``run(args) -> int``.  :func:`main` returns the exit status: 0 on success, 1 on
 a failure (one line ``imfun: error: ...`` on stderr; the traceback with
-``--debug``), 2 on bad usage (argparse).  Progress bars appear on a terminal
-only.
+``--debug``), 2 on bad usage (argparse).  Errors and warnings (one line each,
+``imfun: warning: ...``) use the command line's words (``--overwrite``, not
+``overwrite=True``; see :func:`imfun.cli.common.cli_words`).  Progress bars
+appear on a terminal only; ``-q``, before or after the command, silences the
+report, the warnings and the bars.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import traceback
+import warnings
 
-from .common import Formatter, add_debug
+from .common import Formatter, add_debug, cli_words
 
-COMMANDS = ("info", "project", "convert", "movie", "frames", "traces", "dfof")
+COMMANDS = ("info", "project", "convert", "movie", "frames", "traces", "dfof", "register", "cells")
 
 EPILOG = """\
 examples:
   imfun info movie.tif
   imfun project movie.tif --fn max -o max.png
   imfun traces movie.tif --rois labels.tif -o traces.csv --dfof --baseline-seconds 10
+  imfun cells movie.tif -o cells/ --diameter 12 --neuropil
   imfun dfof movie.tif -o dfof.tif --baseline-seconds 10
   imfun convert movie.tif movie.ome.zarr
   imfun movie raw.tif dfof.tif -o side-by-side.mp4
+  imfun register movie.tif -o registered.tif --shifts shifts.csv --qc qc.png
 
 `imfun COMMAND --help` shows the options and examples of each command.
 """
@@ -45,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f".{name}", __name__).register(sub)
+    for command in sub.choices.values():  # -q also after the command (not reset by its parser)
+        with contextlib.suppress(argparse.ArgumentError):  # a command that defines -q itself
+            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                 help="print nothing but errors (no warnings, no progress bars)")
     return parser
 
 
@@ -54,7 +65,32 @@ def report_error(exc: BaseException, where: str | None = None) -> None:
     if isinstance(exc, OSError) and exc.strerror and exc.filename:  # "[Errno 2] ..." reads badly
         msg = f"{exc.strerror}: {exc.filename}"
     prefix = f"{where}: " if where else ""
-    print(f"imfun: error: {prefix}{msg}".replace("\n", " "), file=sys.stderr)
+    print(f"imfun: error: {prefix}{cli_words(msg)}".replace("\n", " "), file=sys.stderr)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line ``imfun: warning: ...`` in the command line's words (no source line)."""
+    text = " ".join(cli_words(str(message)).split())
+    print(f"imfun: warning: {text}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def warnings_and_bars(quiet: bool):
+    """Warnings as one line each (none with ``-q``); with ``-q`` no progress bars either."""
+    from .. import config
+
+    before = getattr(config, "progress", "auto")
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+            config.progress = False
+        else:  # the library's warnings once per place, whatever the interpreter's filters
+            warnings.filterwarnings("default", category=UserWarning)
+            warnings.showwarning = show_warning
+        try:
+            yield
+        finally:
+            config.progress = before
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:
-        return int(args.func(args) or 0)
+        with warnings_and_bars(bool(getattr(args, "quiet", False))):
+            return int(args.func(args) or 0)
     except (ImfunError, OSError) as exc:
         if args.debug:
             traceback.print_exc()

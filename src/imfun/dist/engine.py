@@ -41,8 +41,8 @@ from ..engine import pixels as _pixels
 from ..engine.blocks import spans
 from ..engine.progress import progress
 from ..errors import InvalidArgumentError, ShapeMismatchError
-from ..selection import compose_crops, crop_shape, fslice_positions, normalize_crop
 from ..readers.base import require
+from ..selection import compose_crops, crop_shape, fslice_positions, normalize_crop
 
 FAN_IN = 8  # partials merged per combine task: a shallow tree, small tasks
 
@@ -173,7 +173,7 @@ def block_runs(seq, positions: np.ndarray, per_block: int, min_blocks: int = 1,
 
 def _map_block(seq, reduction, positions: np.ndarray, crop, start: int):
     # runs in the worker: the block is read there, only the partial travels back
-    return reduction.map(start, seq._read_positions(positions, crop))
+    return reduction.map(start, reduction.read(seq, positions, crop))
 
 
 def _combine(reduction, *parts):

@@ -59,10 +59,13 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     """A reduction on the local executor: blocks read and mapped in threads (numpy releases
     the GIL), partials combined in order."""
     workers = default_workers()
-    positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1)
+    positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1,
+                                          values_per_frame=reduction.values_per_frame(seq, crop))
+    if len(positions) >= 64 * workers:  # every thread gets work, even when one block would do
+        per_block = min(per_block, -(-len(positions) // workers))
 
     def task(start, stop):
-        return reduction.map(start, seq._read_positions(positions[start:stop], crop))
+        return reduction.map(start, reduction.read(seq, positions[start:stop], crop))
 
     acc = None
     with progress(len(positions), desc, enable=None) as bar:

@@ -20,7 +20,19 @@ from ..errors import InvalidArgumentError
 
 
 class Reduction:
-    """Base class: ``map`` a block, ``combine`` two partials, ``finalize`` the last."""
+    """Base class: ``map`` a block, ``combine`` two partials, ``finalize`` the last.
+
+    ``read`` fetches what ``map`` gets for a run of positions (the frames, cropped); a
+    reduction that needs several small parts of each frame overrides it.
+    """
+
+    def read(self, seq, positions: np.ndarray, crop):
+        return seq._read_positions(positions, crop)
+
+    def values_per_frame(self, seq, crop) -> int | None:
+        """How many values of each frame :meth:`read` fetches, if fewer than the crop holds
+        (the engine sizes blocks by it); None: the whole crop."""
+        return None
 
     def map(self, start: int, block: np.ndarray) -> Any:
         raise NotImplementedError
@@ -250,36 +262,63 @@ def percentile(run: Callable[[Reduction], Any], p: np.ndarray, dtype: np.dtype, 
 # -- ROI traces -------------------------------------------------------------------
 
 class RoiTraces(Reduction):
-    """Weighted means inside many ROIs, computed on the ROIs' bounding box only.
+    """Weighted means inside many ROIs, reading only the pixels near them.
 
     ``weights`` are 2-D arrays over the frame (bool masks or weights in [0, 1]);
     each ROI's trace is ``sum(w * f) / sum(w)`` per frame.  Read blocks with
-    ``crop=self.bbox``.
+    ``crop=self.bbox`` (the box around every ROI).  When the reader crops cheaply
+    (memory maps, chunked stores) and the ROIs are scattered, :meth:`read` reads the
+    boxes of groups of nearby ROIs instead, so far fewer pixels are touched.
     """
 
     def __init__(self, weights: list[np.ndarray], frame_shape: tuple[int, int]):
+        import scipy.sparse  # here: 80 ms that only ROI traces need
+
+        self.n_rois = len(weights)
         union = np.zeros(frame_shape, bool)
         for w in weights:
             union |= w != 0
-        rows, cols = np.flatnonzero(union.any(axis=1)), np.flatnonzero(union.any(axis=0))
-        self.bbox = (slice(int(rows[0]), int(rows[-1]) + 1, 1), slice(int(cols[0]), int(cols[-1]) + 1, 1))
-        # the bbox-flattened pixels that any ROI touches, and each ROI's weights there
-        self.pixels = np.flatnonzero(union[self.bbox])
-        mat = np.stack([np.asarray(w, np.float64)[self.bbox].ravel()[self.pixels] for w in weights])
-        mat /= mat.sum(axis=1, keepdims=True)
-        import scipy.sparse  # here: 80 ms that only ROI traces need
+        self.bbox = _box(union)
+        self.groups = []  # (box relative to bbox, ROI rows, touched pixels, sparse weights)
+        for box, members in _grouped_boxes([_box(np.asarray(w) != 0) for w in weights], self.bbox):
+            inside = union[box]
+            pixels = np.flatnonzero(inside)
+            mat = np.stack([np.asarray(weights[i], np.float64)[box].ravel()[pixels] for i in members])
+            mat /= mat.sum(axis=1, keepdims=True)
+            rel = tuple(slice(b.start - o.start, b.stop - o.start, 1)
+                        for b, o in zip(box, self.bbox, strict=True))
+            self.groups.append((rel, np.asarray(members), pixels, scipy.sparse.csr_matrix(mat)))
 
-        self.weights = scipy.sparse.csr_matrix(mat)
+    def _grouped(self, seq, crop) -> bool:
+        return len(self.groups) > 1 and crop == self.bbox and seq.reader.cheap_crop and not seq.fns
+
+    def values_per_frame(self, seq, crop):
+        if not self._grouped(seq, crop):
+            return None
+        channels = int(np.prod(seq.frame_shape[2:]))
+        return channels * sum(_area(rel) for rel, *_ in self.groups)
+
+    def read(self, seq, positions, crop):
+        if not self._grouped(seq, crop):
+            return seq._read_positions(positions, crop)
+        from ..selection import compose_crops
+
+        return [seq._read_positions(positions, compose_crops(crop, rel)) for rel, *_ in self.groups]
 
     def map(self, start, block):
-        flat = block.reshape(len(block), -1, *block.shape[3:])
-        sub = np.take(flat, self.pixels, axis=1)  # (n, k[, c])
-        if sub.ndim == 2:
-            traces = self.weights @ sub.T.astype(np.float64)
-        else:
-            traces = np.stack([self.weights @ sub[:, :, c].T.astype(np.float64)
-                               for c in range(sub.shape[2])], axis=-1)
-        return [(start, traces)]
+        parts = block if isinstance(block, list) else \
+            [block[(slice(None), *rel)] for rel, *_ in self.groups]
+        first = parts[0]
+        out = np.empty((self.n_rois, len(first), *first.shape[3:]), np.float64)
+        for part, (_, members, pixels, weights) in zip(parts, self.groups, strict=True):
+            flat = part.reshape(len(part), -1, *part.shape[3:])
+            sub = np.take(flat, pixels, axis=1)  # (n, k[, c])
+            if sub.ndim == 2:
+                out[members] = weights @ sub.T.astype(np.float64)
+            else:
+                out[members] = np.stack([weights @ sub[:, :, c].T.astype(np.float64)
+                                         for c in range(sub.shape[2])], axis=-1)
+        return [(start, out)]
 
     def combine(self, a, b):
         return a + b
@@ -287,3 +326,40 @@ class RoiTraces(Reduction):
     def finalize(self, partial):
         partial.sort(key=lambda item: item[0])
         return np.concatenate([traces for _, traces in partial], axis=1)
+
+
+def _box(mask: np.ndarray) -> tuple[slice, slice]:
+    """The bounding box of a mask's true pixels."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return (slice(int(rows[0]), int(rows[-1]) + 1, 1), slice(int(cols[0]), int(cols[-1]) + 1, 1))
+
+
+def _area(box) -> int:
+    return (box[0].stop - box[0].start) * (box[1].stop - box[1].start)
+
+
+def _union(a, b):
+    return tuple(slice(min(x.start, y.start), max(x.stop, y.stop), 1) for x, y in zip(a, b, strict=True))
+
+
+def _grouped_boxes(boxes: list, whole) -> list[tuple[tuple[slice, slice], list[int]]]:
+    """ROIs grouped so that each group's box holds few pixels that no ROI of the group needs:
+    two groups merge while their joint box is at most twice their own areas.  One group (the
+    box around everything) when that is hardly larger than the groups' boxes together."""
+    order = sorted(range(len(boxes)), key=lambda i: (boxes[i][0].start, boxes[i][1].start))
+    groups = [(boxes[i], [i]) for i in order]
+    while True:  # sweeps over neighbours in reading order, until no two merge
+        out: list = []
+        for box, members in groups:
+            if out:
+                joint = _union(out[-1][0], box)
+                if _area(joint) <= 2 * (_area(out[-1][0]) + _area(box)):
+                    out[-1] = (joint, out[-1][1] + members)
+                    continue
+            out.append((box, members))
+        if len(out) == len(groups):
+            break
+        groups = out
+    if sum(_area(b) for b, _ in groups) * 2 >= _area(whole):
+        return [(whole, [i for _, members in groups for i in members])]
+    return groups

@@ -14,9 +14,10 @@ from .. import config
 from ..analysis.methods import AnalysisMixin
 from ..axes import Axes
 from ..dist.methods import DaskMixin
+from ..engine import execute
 from ..engine import pixels as _pixels
 from ..engine import reduce as _reduce_ops
-from ..engine.blocks import default_workers, frames_per_block, ordered_map, read_ahead, spans
+from ..engine.blocks import frames_per_block, read_ahead, spans
 from ..engine.progress import progress
 from ..errors import (
     EmptySequenceError,
@@ -27,7 +28,8 @@ from ..errors import (
 )
 from ..export.methods import ExportMixin
 from ..readers.base import ArrayReader, Reader, apply_crop
-from .selection import crop_shape, fslice_positions, index_positions, normalize_crop
+from ..registration.methods import RegistrationMixin
+from ..selection import crop_shape, fslice_positions, index_positions, normalize_crop
 
 
 class BlockPlan(NamedTuple):
@@ -56,7 +58,7 @@ def _compose2(f, g):
     return lambda frame: g(f(frame))
 
 
-class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
+class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
     """Base class for sequence of frames.
 
     A frame sequence is an ordered stack of 2-D frames (``rows x cols``, or
@@ -173,38 +175,29 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """Frames at the given positions, pipelined and cropped: ``(n, rows, cols[, c])``."""
         src = self.source_frames(positions)
         if not self.fns:
-            from .selection import compose_crops
+            from ..selection import compose_crops
 
             return self.reader.read(src, compose_crops(self._crop, crop))
-        block = self.reader.read(src)
-        fn = self.pipeline()
-        first = np.asarray(fn(block[0]))
-        out = np.empty((len(block), *first.shape), first.dtype)
-        out[0] = first
-        for i in range(1, len(block)):
-            frame = np.asarray(fn(block[i]))
-            if frame.shape != first.shape:
-                raise ShapeMismatchError(
-                    f"the pipeline returned frames of different shapes: {first.shape} and "
-                    f"{frame.shape}; functions in fns must map every frame to the same shape")
-            out[i] = frame
+        out = execute.apply_pipeline(self.reader.read(src), self.pipeline())
         out = apply_crop(out, self._crop)
         return apply_crop(out, crop)
 
-    def plan(self, fslice=None, crop=None, budget=None, in_flight: int = 2) -> BlockPlan:
+    def plan(self, fslice=None, crop=None, budget=None, in_flight: int = 2,
+             values_per_frame: int | None = None) -> BlockPlan:
         """How the engine will read a selection: its positions, the resolved crop,
         and the number of frames per block under the budget (``in_flight`` blocks
-        alive at once)."""
+        alive at once; ``values_per_frame`` when a reduction reads fewer values of each
+        frame than the crop holds)."""
         positions = fslice_positions(fslice, len(self))
         crop = normalize_crop(crop, self.frame_shape)
         shape = self.shape(crop)
-        n_values = int(np.prod(shape))
+        n_values = int(np.prod(shape)) if values_per_frame is None else int(values_per_frame)
         per_block = frames_per_block(n_values * self.dtype.itemsize, n_values,
                                      config.resolve_budget(budget), self.reader.natural_block,
                                      in_flight)
         return BlockPlan(positions, crop, per_block)
 
-    def iter_blocks(self, fslice=None, crop=None, dtype=None, budget=None,
+    def iter_blocks(self, fslice=None, crop=None, dtype=None, *, budget=None,
                     desc: str | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(start, block)``: the selected frames, pipelined and cropped, in blocks.
 
@@ -215,9 +208,12 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """
         positions, crop, per_block = self.plan(fslice, crop, budget)
 
+        from ..dtypes import check_cast  # never wraps: narrowing is checked (imfun.dtypes)
+
         def read(start, stop):
             block = self._read_positions(positions[start:stop], crop)
-            return block if dtype is None else block.astype(dtype, copy=False)
+            return block if dtype is None else check_cast(block, dtype, f"frames {start}-{stop - 1}",
+                                                          rescale=False)
 
         runs = spans(len(positions), per_block)
         # a bar on a terminal for work that lasts (named by the caller), quiet otherwise
@@ -280,9 +276,10 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
             block = self._read_positions(positions, crop_r)
             return block if self.reader.is_fresh(block) else block.copy()
         out = None
-        for start, block in self.iter_blocks(fslice, crop_r, budget=budget):
+        # blocks come converted (checked: a narrowing conversion never wraps, see imfun.dtypes)
+        for start, block in self.iter_blocks(fslice, crop_r, dtype=dtype, budget=budget):
             if start == 0 and len(block) == len(positions) and block.flags.owndata:
-                return block.astype(dtype, copy=False)  # one fresh block: no second copy
+                return block  # one fresh block: no second copy
             if out is None:
                 out = np.empty((len(positions), *block.shape[1:]), dtype)
             out[start:start + len(block)] = block
@@ -349,34 +346,25 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
             shape, dtype = f"? ({exc})", "?"
         fn_names = [getattr(f, "__name__", type(f).__name__) for f in self.fns]
         pipe = f"\n  pipeline: {' -> '.join(fn_names)}" if fn_names else ""
+        # a reader's guess about the layout is said where the user looks
+        guess = f"\n  note: {self.meta['axes_guess']}" if self.meta.get("axes_guess") else ""
         return (f"<{type(self).__name__}: {len(self)} frames of {shape} {dtype}\n"
                 f"  axes: {self.meta['axes'].describe()}\n"
-                f"  source: {self.reader.source}{pipe}>")
+                f"  source: {self.reader.source}{pipe}{guess}>")
+
+    def _repr_html_(self) -> str:
+        """The summary table and a thumbnail of one frame, for Jupyter (:mod:`imfun.display`)."""
+        from ..display import html_summary
+
+        return html_summary(self)
 
     # -- projections and statistics ------------------------------------------
     def _reduce(self, reduction, fslice, crop, budget, desc: str, engine=None):
-        """Run a reduction over the selected frames: here, or on dask when asked
-        (``engine='dask'``) or when a ``dask.distributed`` client is active."""
-        from ..dist import engine as dist_engine
+        """Run a reduction over the selected frames: locally, or on dask when asked
+        (``engine='dask'``, a ``Client``) or when a ``dask.distributed`` client is active."""
+        return execute.run_reduction(self, reduction, fslice, crop, budget, desc, engine)
 
-        if dist_engine.wants_dask(engine):
-            return dist_engine.run(self, reduction, fslice, crop, budget, engine)
-        # blocks are read and mapped in threads (numpy releases the GIL), and combined in
-        # order, so the result is the same as a sequential fold
-        workers = default_workers()
-        positions, crop, per_block = self.plan(fslice, crop, budget, in_flight=workers + 1)
-
-        def task(start, stop):
-            return reduction.map(start, self._read_positions(positions[start:stop], crop))
-
-        acc = None
-        with progress(len(positions), desc, enable=None) as bar:
-            for (start, stop), part in ordered_map(task, spans(len(positions), per_block), workers):
-                acc = part if acc is None else reduction.combine(acc, part)
-                bar.update(stop - start)
-        return reduction.finalize(acc)
-
-    def mean_frame(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
+    def mean_frame(self, fslice=None, *, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return average image over a number of frames (all by default).
 
         Frame range is given as argument ``fslice``: if it's an int, use N first
@@ -385,18 +373,18 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """
         return self._reduce(_reduce_ops.Mean(), fslice, crop, budget, "mean_frame", engine)
 
-    def max_project(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
+    def max_project(self, fslice=None, *, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return max-projection image over a number of frames (all by default).
 
         See :meth:`mean_frame` for ``fslice``.
         """
         return self._reduce(_reduce_ops.Extreme(np.maximum), fslice, crop, budget, "max_project", engine)
 
-    def min_project(self, fslice=None, crop=None, budget=None, engine=None) -> np.ndarray:
+    def min_project(self, fslice=None, *, crop=None, budget=None, engine=None) -> np.ndarray:
         """Return min-projection image over a number of frames (all by default)."""
         return self._reduce(_reduce_ops.Extreme(np.minimum), fslice, crop, budget, "min_project", engine)
 
-    def std(self, axis=None, fslice=None, crop=None, budget=None, engine=None):
+    def std(self, axis=None, *, fslice=None, crop=None, budget=None, engine=None):
         """Get standard deviation of the data.
 
         ``axis=None`` gives the standard deviation of all values (per channel
@@ -409,7 +397,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         return self._reduce(_reduce_ops.Std(axis, colour=len(self.frame_shape) == 3),
                             fslice, crop, budget, "std", engine)
 
-    def data_range(self, fslice=None, crop=None, budget=None, engine=None):
+    def data_range(self, *, fslice=None, crop=None, budget=None, engine=None):
         """Return global range ``(min, max)`` values for the sequence.
 
         For colour frames, a ``(channels, 2)`` array of per-channel ranges.
@@ -417,7 +405,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         return self._reduce(_reduce_ops.Range(colour=len(self.frame_shape) == 3),
                             fslice, crop, budget, "data_range", engine)
 
-    def data_percentile(self, p, fslice=None, crop=None, budget=None, engine=None):
+    def data_percentile(self, p, *, fslice=None, crop=None, budget=None, engine=None):
         """Return a percentile p value on data.
 
         Exact (equal to ``numpy.percentile`` with linear interpolation) for
@@ -480,18 +468,18 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
             raise InvalidArgumentError("the mask selects no pixels")
         return m
 
-    def mask_reduce(self, mask, fslice=None, budget=None, engine=None) -> np.ndarray:
+    def mask_reduce(self, mask, *, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Return 1D vector from a mask (or slice), taking average value within
         this mask in each frame (``(n_frames, channels)`` for colour frames)."""
         return self._roi_traces([self._as_mask(mask, soft=False)], fslice, budget, engine)[0]
 
-    def softmask_reduce(self, mask, fslice=None, budget=None, engine=None) -> np.ndarray:
+    def softmask_reduce(self, mask, *, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Return 1D vector from a mask (or slice), taking average value within
         this mask in each frame, weighted by mask values between 0 and 1:
         ``sum(w * f) / sum(w)``."""
         return self._roi_traces([self._as_mask(mask, soft=True)], fslice, budget, engine)[0]
 
-    def multi_mask_reduce(self, masks, fslice=None, budget=None, engine=None) -> np.ndarray:
+    def multi_mask_reduce(self, masks, *, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Mean inside each of many masks, in one pass over the data.
 
         Parameters
@@ -509,11 +497,11 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
             raise InvalidArgumentError("multi_mask_reduce needs at least one mask")
         return self._roi_traces([self._as_mask(m, soft=False) for m in masks], fslice, budget, engine)
 
-    def labels_reduce(self, labels, fslice=None, budget=None, return_labels=False, engine=None):
+    def labels_reduce(self, labels, *, fslice=None, budget=None, engine=None) -> np.ndarray:
         """Mean inside each labelled region of a label image (0 is background).
 
-        Returns an ``(n_rois, n_frames)`` array, rows in increasing label order;
-        with ``return_labels=True`` also the label values.
+        Returns an ``(n_rois, n_frames)`` array, rows in increasing label order (the labels
+        are ``np.unique(labels[labels > 0])``; :meth:`roi_traces` gives them as names).
         """
         lab = np.asarray(labels)
         if lab.shape != self.frame_shape[:2]:
@@ -524,11 +512,10 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         values = np.unique(lab[lab > 0])
         if len(values) == 0:
             raise InvalidArgumentError("the label image holds no labels (all pixels are 0)")
-        traces = self._roi_traces([lab == v for v in values], fslice, budget, engine)
-        return (traces, values) if return_labels else traces
+        return self._roi_traces([lab == v for v in values], fslice, budget, engine)
 
     # -- per-pixel work ------------------------------------------------------
-    def time_project(self, fslice=None, fn=np.mean, crop=None, budget=None, engine=None) -> np.ndarray:
+    def time_project(self, fslice=None, fn=np.mean, crop=None, *, budget=None, engine=None) -> np.ndarray:
         """Apply an f(vector) -> scalar function for each pixel.
 
         When ``fn`` accepts an ``axis`` argument (numpy reductions), it is
@@ -547,11 +534,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         numpy.ndarray
             A projected frame.
         """
-        from ..dist import engine as dist_engine
-
-        if dist_engine.wants_dask(engine):  # tiles of pixels as dask tasks
-            return dist_engine.time_project(self, fslice, fn, crop, budget, engine)
-        return _pixels.time_project(self, fslice, fn, crop, config.resolve_budget(budget))
+        return execute.time_project(self, fslice, fn, crop, budget, engine)
 
     def pix_iter(self, pmask=None, fslice=None, rand=False, crop=None, **kwargs):
         """Return iterator over time signals from each pixel.
@@ -605,16 +588,9 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin):
         """
         check_kwargs("pw_transform", kwargs, ("pmask", "fslice", "crop", "dtype", "budget", "rand"))
         kwargs.pop("rand", None)  # order does not change the result
-        from ..dist import engine as dist_engine
-
-        # tiles of pixels as dask tasks when asked (engine='dask', a Client, an active client)
-        on_dask = dist_engine.wants_dask(engine)
-        transform = dist_engine.pw_transform if on_dask else _pixels.pw_transform
-        out = transform(self, pwfn, verbose, vectorized,
-                        pmask=kwargs.get("pmask"), fslice=kwargs.get("fslice"),
-                        crop=kwargs.get("crop"), dtype=kwargs.get("dtype"),
-                        budget=config.resolve_budget(kwargs.get("budget")),
-                        **({"engine": engine} if on_dask else {}))
+        out = execute.pw_transform(self, pwfn, verbose, vectorized, pmask=kwargs.get("pmask"),
+                                   fslice=kwargs.get("fslice"), crop=kwargs.get("crop"),
+                                   dtype=kwargs.get("dtype"), budget=kwargs.get("budget"), engine=engine)
         meta = {"axes": self.meta["axes"].copy()}
         return FSeq_arr(out, meta=meta)
 
