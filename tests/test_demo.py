@@ -1,5 +1,7 @@
 """``make demo`` end to end into a temporary folder, and its event matching."""
 
+from pathlib import Path
+
 import numpy as np
 
 from imfun import demo
@@ -14,6 +16,9 @@ def test_demo_runs_and_finds_the_spikes(tmp_path, capsys):
     assert res["recall"] >= 0.75 and res["precision"] >= 0.75
     assert res["correlation"] > 0.9
     assert res["cells_f1"] >= 0.9  # cells found without the ground truth, scored against it
+    moved = res["registration"]  # registered mean image as crisp as the motion-free one, nearly
+    assert moved["crispness_after"] >= 0.97 * moved["crispness_still"] > moved["crispness_before"]
+    assert moved["shift_rmse"] < 0.1 and Path(moved["figure"]).exists()
     text = capsys.readouterr().out
     assert "frames: 200" in text and "recall" in text and "traces.png" in text and "F1" in text
     # opened through open_seq (the TIFF reader), which reads the axes from the file

@@ -231,16 +231,26 @@ def main(argv=None) -> dict:
     print("\ncell detection (fs.detect_cells, centroids within half a diameter of a true cell):")
     print(f"  found {found['n_found']} of {found['n_true']} cells: precision {found['precision']:.2f}, "
           f"recall {found['recall']:.2f}, F1 {found['f1']:.2f} ({found['seconds']:.1f} s)")
+    from .registration.demo import demo_registration
+
+    moved = demo_registration(out)  # a moving movie, registered: before/after
+    print("\nmotion correction (fs.register on a synthetic movie moving up to 6 px, line phase 1.5 px):")
+    print(f"  crispness of the mean image: moving {moved['crispness_before']:.0f}, registered "
+          f"{moved['crispness_after']:.0f}, motion-free {moved['crispness_still']:.0f}; shift error "
+          f"{moved['shift_rmse']:.3f} px RMS; line phase found {moved['bidi_phase']:.2f} px")
+    print(f"  trace at a cell border: {100 * moved['border_error_before']:.1f} % off before, "
+          f"{100 * moved['border_error_after']:.1f} % after")
     cli_outputs = [] if args.no_cli else _cli_tour(path, out / "cli", sm.labels)
     print(f"\noutputs in {out.resolve()}:")
-    for p in (path, projections, traces_png, *cli_outputs):
+    for p in (path, projections, traces_png, Path(moved["figure"]), *cli_outputs):
         print(f"  {p.relative_to(out)}")
     print(f"done in {time.perf_counter() - t_start:.1f} s")
     return {"tiff": path, "projections": projections, "traces": traces_png, "cli": cli_outputs,
             "hits": hits,
             "misses": misses, "false_positives": false_pos, "precision": precision, "recall": recall,
             "opened_with": how, "axes": list(fs.meta["axes"]), "correlation": float(np.median(corr)),
-            "cells_f1": found["f1"], "cells_precision": found["precision"], "cells_recall": found["recall"]}
+            "cells_f1": found["f1"], "cells_precision": found["precision"], "cells_recall": found["recall"],
+            "registration": moved}
 
 
 if __name__ == "__main__":
