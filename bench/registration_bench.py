@@ -240,30 +240,32 @@ def run_child(name: str, data: Path, args, res_dir: Path) -> dict:
         (["--budget", args.budget] if args.budget else [])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src"),
                                                        os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    first = proc.stdout.readline().strip()
-    if first != "READY":
+    # the with block closes the pipes whatever happens (ResourceWarning otherwise)
+    with subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True) as proc:
+        first = proc.stdout.readline().strip()
+        if first != "READY":
+            proc.wait()
+            return json.loads(first) if first.startswith("{") else {"error": first or "no output"}
+        base = rss_anon(proc.pid) or 0
+        peak = [base]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                v = rss_anon(proc.pid)
+                if v is not None:
+                    peak[0] = max(peak[0], v)
+                time.sleep(0.005)
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        proc.stdin.write("GO\n")
+        proc.stdin.flush()
+        out = proc.stdout.read().strip().splitlines()
         proc.wait()
-        return json.loads(first) if first.startswith("{") else {"error": first or "no output"}
-    base = rss_anon(proc.pid) or 0
-    peak = [base]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            v = rss_anon(proc.pid)
-            if v is not None:
-                peak[0] = max(peak[0], v)
-            time.sleep(0.005)
-
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
-    proc.stdin.write("GO\n")
-    proc.stdin.flush()
-    out = proc.stdout.read().strip().splitlines()
-    proc.wait()
-    done.set()
-    th.join()
+        done.set()
+        th.join()
     if proc.returncode != 0 or not out:
         return {"error": f"exit {proc.returncode}"}
     info = json.loads(out[-1])
