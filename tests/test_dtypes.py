@@ -150,3 +150,15 @@ def test_large_blocks_are_converted_in_pieces(monkeypatch):
 def test_dtype_range_refuses_non_numbers():
     with pytest.raises(InvalidArgumentError, match="numeric"):
         dtype_range("U4")
+
+
+@pytest.mark.parametrize("make", [lambda fs: fs.dfof(baseline_frames=3, dtype=np.uint16),
+                                  lambda fs: fs.zscore(dtype="int16"), lambda fs: fs.bin(2, dtype=np.uint8)])
+def test_computed_sequences_refuse_integer_types(make):
+    """dF/F with a uint16 result would turn negative values into 65535: refused, with what to do."""
+    from imfun.errors import InvalidArgumentError
+    from imfun.fseq import FSeq_arr
+
+    fs = FSeq_arr(np.random.default_rng(0).integers(1, 4000, (8, 4, 4)).astype(np.uint16))
+    with pytest.raises(InvalidArgumentError, match="rescale=True"):
+        make(fs)

@@ -233,3 +233,19 @@ def test_a_file_cut_short_says_what_was_expected_and_what_is_readable(tmp_path, 
         assert n == 1 and "past the end of the file" in messages[0]
     else:
         assert n == 24 and "announces 40 images but only 24 are in the file" in messages[0]
+
+
+def test_hdf5_axis_order_from_scale_names_and_order_attributes(tmp_path):
+    yxt = np.random.default_rng(6).integers(0, 999, (6, 7, 5)).astype(np.uint16)
+    with h5py.File(tmp_path / "s.h5", "w") as f:
+        f["scaled"] = yxt
+        for i, name in enumerate(("y", "x", "time")):
+            f[name] = np.arange(yxt.shape[i], dtype=float)
+            f[name].make_scale()
+            f["scaled"].dims[i].attach_scale(f[name])
+        f["ordered"] = yxt
+        f["ordered"].attrs["dim_order"] = "yxt"
+    for name in ("scaled", "ordered"):
+        with open_seq(tmp_path / "s.h5", dataset=name) as fs:
+            assert len(fs) == 5 and "note:" not in repr(fs), name
+            np.testing.assert_array_equal(np.asarray(fs), np.moveaxis(yxt, -1, 0))

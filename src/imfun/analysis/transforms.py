@@ -31,10 +31,23 @@ if TYPE_CHECKING:
 
 
 def work_dtype(dtype, requested=None) -> np.dtype:
-    """Output type of a computed sequence: ``requested``, else float32 for small
-    integers and float32 data, float64 otherwise (computing is always in float64)."""
+    """Output type of a computed sequence: ``requested`` (a float type), else float32 for small
+    integers and float32 data, float64 otherwise (computing is always in float).
+
+    An integer ``requested`` type is refused: computed values would be truncated or wrap
+    around silently; a conversion that checks the range is the writers' ``dtype=`` with
+    ``rescale=`` (:mod:`imfun.dtypes`).
+    """
     if requested is not None:
-        return np.dtype(requested)
+        requested = np.dtype(requested)
+        if requested.kind != "f":
+            from ..errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"dtype={requested} for a computed sequence: its values are computed in floating "
+                "point, and storing them as integers would truncate or wrap them. Use a float type "
+                f"(float32), and convert when writing: .to_tiff(path, dtype='{requested}', rescale=True)")
+        return requested
     return np.result_type(np.dtype(dtype), np.float32)
 
 

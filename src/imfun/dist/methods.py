@@ -182,7 +182,7 @@ class DaskMixin:
         if len(self.frame_shape) == 3:
             dims.append("c")
             nc = self.frame_shape[2]
-            names = self.meta.get("channel_names") or self.meta.get("channels")
+            names = self.meta.get("channel_names")
             labels = [str(v) for v in names] if isinstance(names, list | tuple) and len(names) == nc \
                 else list(range(nc))
             coords["c"] = ("c", labels, {"long_name": "channel"})

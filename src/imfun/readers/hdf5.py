@@ -457,6 +457,29 @@ def find_dataset(fh, dataset: str | None, path: Path):
                        f"{_describe_list(candidates)}; choose one with dataset='{candidates[0][0]}'")
 
 
+_ORDER_ATTRS = ("axes", "dim_order", "dimension_order", "DimensionOrder", "dims", "axis_order", "order")
+
+
+def _letters_from_scale_names(ds, ndim: int) -> str | None:
+    try:
+        names = [ds.dims[i][0].name.rsplit("/", 1)[-1] if len(ds.dims[i]) else "" for i in range(ndim)]
+    except Exception:  # broken references: the other sources of the order are tried
+        return None
+    return labels_to_axes(names) if all(names) else None
+
+
+def _letters_from_attrs(attrs, ndim: int) -> str | None:
+    for key in _ORDER_ATTRS:
+        if key not in attrs:
+            continue
+        value = attrs[key]
+        items = list(_text(value).strip().lower()) if isinstance(value, str | bytes) or \
+            (isinstance(value, np.ndarray) and value.shape == ()) else _text_list(value)
+        if len(items) == ndim and labels_to_axes(items):
+            return labels_to_axes(items)
+    return None
+
+
 def describe_dataset(ds, given: str | None = None
                      ) -> tuple[str, list[AxisScale | None], dict[str, Any]]:
     """Axis letters, a scale per stored axis (or None) and extras (frame times, t0).
@@ -512,6 +535,10 @@ def describe_dataset(ds, given: str | None = None
             scales[i] = checked_scale(np.median(np.diff(values)), unit, f"dimension scale {i} of {what}")
         if len(values) == ds.shape[i]:
             values_of[i] = (values, unit)
+    if letters is None:  # attached dimension scales named for their axis ('/time', '/x' ...)
+        letters = _letters_from_scale_names(ds, ndim)
+    if letters is None:  # an attribute spelling the order ('tyx', 'YXT', ['y', 'x', 't'])
+        letters = _letters_from_attrs(attrs, ndim)
 
     # 3. ilastik axistags
     if letters is None and "axistags" in attrs:

@@ -413,7 +413,7 @@ class MESReader(Reader):
         if len(self.channels) > 1:
             self.shape = (*self.shape, len(self.channels))
         self.axes = Axes([t_axis, (dy, "µm") if dy else None, (dx, "µm") if dx else None])
-        self.metadata = {"mes_record": name, "mes_kind": self.kind, "channels": list(self.channels),
+        self.metadata = {"mes_record": name, "mes_kind": self.kind, "channel_names": list(self.channels),
                          "measurement_date": _first_text(entries, "MeasurementDate"),
                          "mes_version": self.version, **meta_extra}
         self.source = f"{self.path}:{name}"
