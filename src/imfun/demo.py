@@ -137,6 +137,13 @@ def _figures(out: Path, sm, mean, mx, sd, times, dff, events) -> tuple[Path, Pat
     ax.set_title("ΔF/F per cell (running 10th-percentile baseline)")
     ax.legend(loc="upper right", fontsize=8)
     ax.set_xlim(times[0], times[-1])
+    # an amplitude scale bar in ΔF/F units (the rows are offset, so the y axis names the cells)
+    from .plotting import nice_length
+
+    bar = nice_length(step)
+    x_bar = times[-1] + 0.01 * (times[-1] - times[0])
+    ax.plot([x_bar, x_bar], [0, bar], color="black", lw=2, clip_on=False)
+    ax.text(x_bar, bar / 2, f" {bar:g} ΔF/F", va="center", ha="left", fontsize=8, clip_on=False)
     traces = out / "traces.png"
     fig.savefig(traces, dpi=110)
     return projections, traces
