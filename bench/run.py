@@ -215,7 +215,7 @@ def _child_error(text: str) -> str:
 
 
 #: what each contender imports before the clock starts in fresh mode (imports are excluded)
-PRELOAD = {"ours": ("imfun.fseq",), "numpy": ("tifffile",), "pims": ("pims",),
+PRELOAD = {"ours": ("imfun.fseq", "tifffile"), "numpy": ("tifffile",), "pims": ("pims",),
            "dask": ("dask_image.imread", "dask.array")}
 
 

@@ -25,14 +25,15 @@ def default_workers() -> int:
 
 
 def frames_per_block(frame_nbytes: int, n_values: int, budget: int, align: int = 1,
-                     in_flight: int = 2) -> int:
+                     in_flight: int = 2, work_itemsize: int = WORK_ITEMSIZE) -> int:
     """How many frames fit in one block.
 
     ``frame_nbytes`` is the size of one frame as read, ``n_values`` the number of
-    values in it (for the float64 working copy); ``in_flight`` blocks are alive at
-    once (the one in use and those read or reduced ahead).
+    values in it (for a working copy of ``work_itemsize`` bytes a value: float64 unless
+    the work needs no copy); ``in_flight`` blocks are alive at once (the one in use and
+    those read or reduced ahead).
     """
-    per_frame = in_flight * (frame_nbytes + n_values * WORK_ITEMSIZE)
+    per_frame = in_flight * (frame_nbytes + n_values * work_itemsize)
     n = max(1, int(budget // max(per_frame, 1)))
     if align > 1 and n >= align:
         n -= n % align

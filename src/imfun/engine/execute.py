@@ -60,7 +60,8 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     the GIL), partials combined in order."""
     workers = default_workers()
     positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1,
-                                          values_per_frame=reduction.values_per_frame(seq, crop))
+                                          values_per_frame=reduction.values_per_frame(seq, crop),
+                                          work_itemsize=reduction.work_itemsize)
     if len(positions) >= 64 * workers:  # every thread gets work, even when one block would do
         per_block = min(per_block, -(-len(positions) // workers))
 

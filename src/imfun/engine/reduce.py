@@ -23,8 +23,12 @@ class Reduction:
     """Base class: ``map`` a block, ``combine`` two partials, ``finalize`` the last.
 
     ``read`` fetches what ``map`` gets for a run of positions (the frames, cropped); a
-    reduction that needs several small parts of each frame overrides it.
+    reduction that needs several small parts of each frame overrides it.  ``work_itemsize``
+    is the bytes a value of the block that ``map`` needs for its work (a float64 copy: 8;
+    0 for work that reads the block as it is), for sizing blocks.
     """
+
+    work_itemsize = 8
 
     def read(self, seq, positions: np.ndarray, crop):
         return seq._read_positions(positions, crop)
@@ -47,6 +51,8 @@ class Reduction:
 class Mean(Reduction):
     """Per-pixel mean over frames (divides by N), in float64."""
 
+    work_itemsize = 0  # numpy sums in float64 through small buffers, without a copy of the block
+
     def map(self, start, block):
         return block.sum(axis=0, dtype=np.float64), len(block)
 
@@ -59,6 +65,8 @@ class Mean(Reduction):
 
 class Extreme(Reduction):
     """Per-pixel maximum (``np.maximum``) or minimum (``np.minimum``) over frames."""
+
+    work_itemsize = 0
 
     def __init__(self, op: np.ufunc):
         self.op = op
@@ -107,6 +115,8 @@ class Std(Reduction):
 
 class Range(Reduction):
     """``(min, max)`` of all values, or a ``(channels, 2)`` array for colour frames."""
+
+    work_itemsize = 0
 
     def __init__(self, colour: bool):
         self.colour = colour
@@ -272,22 +282,26 @@ class RoiTraces(Reduction):
     """
 
     def __init__(self, weights: list[np.ndarray], frame_shape: tuple[int, int]):
-        import scipy.sparse  # here: 80 ms that only ROI traces need
-
         self.n_rois = len(weights)
         union = np.zeros(frame_shape, bool)
         for w in weights:
             union |= w != 0
         self.bbox = _box(union)
-        self.groups = []  # (box relative to bbox, ROI rows, touched pixels, sparse weights)
+        # per group: its box relative to the bbox, its ROIs, and each ROI's pixels and weights
+        # in the box, laid end to end (a sparse matrix in plain numpy: no scipy import)
+        self.groups = []
         for box, members in _grouped_boxes([_box(np.asarray(w) != 0) for w in weights], self.bbox):
-            inside = union[box]
-            pixels = np.flatnonzero(inside)
-            mat = np.stack([np.asarray(weights[i], np.float64)[box].ravel()[pixels] for i in members])
-            mat /= mat.sum(axis=1, keepdims=True)
+            cols, vals, starts = [], [], []
+            for i in members:
+                w = np.asarray(weights[i], np.float64)[box].ravel()
+                idx = np.flatnonzero(w)
+                starts.append(sum(len(c) for c in cols))
+                cols.append(idx)
+                vals.append(w[idx] / w[idx].sum())
             rel = tuple(slice(b.start - o.start, b.stop - o.start, 1)
                         for b, o in zip(box, self.bbox, strict=True))
-            self.groups.append((rel, np.asarray(members), pixels, scipy.sparse.csr_matrix(mat)))
+            self.groups.append((rel, np.asarray(members), np.concatenate(cols), np.concatenate(vals),
+                                np.asarray(starts)))
 
     def _grouped(self, seq, crop) -> bool:
         return len(self.groups) > 1 and crop == self.bbox and seq.reader.cheap_crop and not seq.fns
@@ -310,14 +324,12 @@ class RoiTraces(Reduction):
             [block[(slice(None), *rel)] for rel, *_ in self.groups]
         first = parts[0]
         out = np.empty((self.n_rois, len(first), *first.shape[3:]), np.float64)
-        for part, (_, members, pixels, weights) in zip(parts, self.groups, strict=True):
+        for part, (_, members, cols, vals, starts) in zip(parts, self.groups, strict=True):
             flat = part.reshape(len(part), -1, *part.shape[3:])
-            sub = np.take(flat, pixels, axis=1)  # (n, k[, c])
-            if sub.ndim == 2:
-                out[members] = weights @ sub.T.astype(np.float64)
-            else:
-                out[members] = np.stack([weights @ sub[:, :, c].T.astype(np.float64)
-                                         for c in range(sub.shape[2])], axis=-1)
+            sub = np.take(flat, cols, axis=1).astype(np.float64)  # (n, pixels of all ROIs[, c])
+            sub *= vals[:, None] if sub.ndim == 3 else vals
+            # each ROI's weighted sum: a sum over its run of the laid-out pixels
+            out[members] = np.moveaxis(np.add.reduceat(sub, starts, axis=1), 1, 0)
         return [(start, out)]
 
     def combine(self, a, b):

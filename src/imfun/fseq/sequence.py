@@ -183,18 +183,19 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
         return apply_crop(out, crop)
 
     def plan(self, fslice=None, crop=None, budget=None, in_flight: int = 2,
-             values_per_frame: int | None = None) -> BlockPlan:
+             values_per_frame: int | None = None, work_itemsize: int = 8) -> BlockPlan:
         """How the engine will read a selection: its positions, the resolved crop,
         and the number of frames per block under the budget (``in_flight`` blocks
         alive at once; ``values_per_frame`` when a reduction reads fewer values of each
-        frame than the crop holds)."""
+        frame than the crop holds; ``work_itemsize`` bytes a value for the work's copy, 0 when
+        it needs none)."""
         positions = fslice_positions(fslice, len(self))
         crop = normalize_crop(crop, self.frame_shape)
         shape = self.shape(crop)
         n_values = int(np.prod(shape)) if values_per_frame is None else int(values_per_frame)
         per_block = frames_per_block(n_values * self.dtype.itemsize, n_values,
                                      config.resolve_budget(budget), self.reader.natural_block,
-                                     in_flight)
+                                     in_flight, work_itemsize)
         return BlockPlan(positions, crop, per_block)
 
     def iter_blocks(self, fslice=None, crop=None, dtype=None, *, budget=None,
