@@ -59,9 +59,12 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     """A reduction on the local executor: blocks read and mapped in threads (numpy releases
     the GIL), partials combined in order."""
     workers = default_workers()
+    # blocks that are views of a memory map or an array cost no memory of their own: a reduction
+    # that needs no working copy then takes larger blocks; computed blocks leave room for the work
+    views = seq.reader.cheap_crop and not seq.fns
     positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1,
                                           values_per_frame=reduction.values_per_frame(seq, crop),
-                                          work_itemsize=reduction.work_itemsize)
+                                          work_itemsize=reduction.work_itemsize if views else 8)
     if len(positions) >= 64 * workers:  # every thread gets work, even when one block would do
         per_block = min(per_block, -(-len(positions) // workers))
 
