@@ -403,7 +403,7 @@ def parse_args(argv):
                    help="run everything in this process (faster; no memory numbers)")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per case and contender")
     p.add_argument("--skip-extra", action="store_true",
-                   help="do not run T10 (bench/glob_bench.py) and T11 (bench/export_bench.py)")
+                   help="do not run T10, T11 and T12 (bench/glob_bench.py, export_bench.py, scanimage_bench.py)")
     p.add_argument("--fresh", action="store_true",
                    help="fresh-process mode: each case and contender timed as open + task in a new "
                         "interpreter (imports excluded), median of --repeat runs (default 3)")
@@ -510,6 +510,11 @@ def main(argv=None) -> dict:
         print("\nT11 (export: our writers against the libraries writing the array directly):")
         report["T11"] = run_extra("T11", t11, frames=args.frames, size=args.size, out=out,
                                   **({"repeats": 1} if args.quick else {}))
+        from .scanimage_bench import t12
+
+        print()
+        report["T12"] = run_extra("T12", t12, out=out, pages=200 if args.quick else 20000,
+                                  size=64 if args.quick else 512)
         (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     print(f"\nresults: {out / 'results.json'}")
     return report
