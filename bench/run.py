@@ -403,7 +403,7 @@ def parse_args(argv):
                    help="run everything in this process (faster; no memory numbers)")
     p.add_argument("--timeout", type=float, default=None, help="seconds allowed per case and contender")
     p.add_argument("--skip-extra", action="store_true",
-                   help="do not run T10, T11 and T12 (bench/glob_bench.py, export_bench.py, scanimage_bench.py)")
+                   help="do not run T10, T11 and T12 (glob_bench, export_bench, scanimage_bench)")
     p.add_argument("--fresh", action="store_true",
                    help="fresh-process mode: each case and contender timed as open + task in a new "
                         "interpreter (imports excluded), median of --repeat runs (default 3)")
