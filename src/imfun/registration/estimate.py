@@ -32,7 +32,7 @@ import numpy as np
 from .. import config
 from ..engine.reduce import Reduction
 from ..errors import InvalidArgumentError
-from ..fseq.selection import fslice_positions
+from ..selection import fslice_positions
 from .apply import bidi_correct, check_fill
 from .phasecorr import Reference
 from .piecewise import BlockReference, Grid, block_shape

@@ -29,8 +29,8 @@ import numpy as np
 
 from ..analysis.transforms import DerivedReader, sub_runs
 from ..errors import InvalidArgumentError, ShapeMismatchError
-from ..fseq.selection import as_range
 from ..fseq.sequence import FrameSequence
+from ..selection import as_range
 from .apply import bidi_correct, check_fill, shift_rigid, warp
 from .piecewise import Grid
 
