@@ -366,13 +366,13 @@ def test_unknown_keyword(tmp_path, data):
 def test_file_kept_open_and_closed(tmp_path, data):
     path = _write(tmp_path / "h.h5", d=data)
     fs = open_seq(path)
-    assert fs.reader._file is None  # opened lazily
+    assert not fs.reader._files.is_open  # opened lazily
     fs[0]
-    handle = fs.reader._file
+    handle = fs.reader._files._handle
     fs[1:4].as3darray()
-    assert fs.reader._file is handle  # kept between reads
+    assert fs.reader._files._handle is handle  # kept between reads
     fs.close()
-    assert fs.reader._file is None and not handle.id.valid
+    assert not fs.reader._files.is_open and not handle.id.valid
     with h5py.File(path, "a") as f:  # no handle left that would lock the file
         f["d"][0] = 0
     np.testing.assert_array_equal(fs[0], 0)  # reopened
@@ -385,7 +385,7 @@ def test_pickle_reopens(tmp_path, data):
         fs[0]
         fs2 = pickle.loads(pickle.dumps(fs))
         with fs2:
-            assert fs2.reader._file is None
+            assert not fs2.reader._files.is_open
             np.testing.assert_array_equal(np.asarray(fs2), data)
 
 

@@ -7,7 +7,7 @@ import tifffile
 
 from imfun.errors import ShapeMismatchError
 from imfun.fseq import FSeq_glob, FSeq_tiffs, open_seq
-from imfun.readers.base import ConcatReader
+from imfun.readers import files
 from imfun.testing import ReaderConformance
 
 
@@ -58,7 +58,7 @@ def test_files_of_other_shapes_are_named(tmp_path):
 
 
 def test_many_files_keep_few_open(tmp_path, monkeypatch):
-    monkeypatch.setattr(ConcatReader, "MAX_OPEN", 4)
+    monkeypatch.setattr(files, "MAX_OPEN", 4)  # the process' file manager
     frames = np.random.default_rng(0).integers(0, 99, (120, 6, 7)).astype(np.uint16)
     pattern = split_write(tmp_path, frames, [3] * 40, compression="zlib")
     before = psutil.Process().num_fds()

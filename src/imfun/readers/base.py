@@ -252,15 +252,12 @@ class ConcatReader(Reader):
     """The frames of several readers one after another (an acquisition split over files).
 
     All parts must have the same frame shape and dtype; the axes and metadata are
-    the first part's.  Only the most recently used parts keep their files open,
-    so thousands of parts do not exhaust the file descriptors.
+    the first part's.  The parts' files are open only while the process' file manager
+    keeps them (:mod:`imfun.readers.files`), so thousands of parts do not exhaust the
+    file descriptors.
     """
 
-    MAX_OPEN = 16
-
     def __init__(self, parts: list[Reader], source: str = ""):
-        from collections import OrderedDict
-
         from ..errors import EmptySequenceError, ShapeMismatchError
 
         if not parts:
@@ -282,7 +279,6 @@ class ConcatReader(Reader):
         self.paths = tuple(path for p in parts for path in p.paths)
         self.cheap_crop = all(p.cheap_crop for p in parts)
         self.natural_block = first.natural_block
-        self._recent: OrderedDict[int, None] = OrderedDict()
         for part in parts:  # headers are read; handles reopen when a part is read
             part.close()
 
@@ -295,21 +291,11 @@ class ConcatReader(Reader):
             if out is None:
                 out = np.empty((len(frames), *block.shape[1:]), block.dtype)
             out[sel] = block
-            self._used(int(k))
         return out
-
-    def _used(self, k: int) -> None:
-        with self._lock:
-            self._recent.pop(k, None)
-            self._recent[k] = None
-            while len(self._recent) > self.MAX_OPEN:
-                old, _ = self._recent.popitem(last=False)
-                self.parts[old].close()
 
     def close(self) -> None:
         for part in getattr(self, "parts", ()):
             part.close()
-        getattr(self, "_recent", {}).clear()
 
 
 def concat_files(makers: list) -> ConcatReader:

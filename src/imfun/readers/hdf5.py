@@ -75,6 +75,7 @@ from ..errors import (
 )
 from .base import Crop, Reader, as_slice
 from .dims import Dims, Selection, open_planes, select
+from .files import FileManager
 from .registry import Source
 
 # words that label an axis, to the one-letter code used by `axes=`
@@ -331,8 +332,7 @@ class HDF5Reader(Reader):
         h5py = require_h5py()
         self.path = Path(os.fspath(path))
         self.paths = (str(self.path),)
-        self._file = None
-        self._ds = None
+        self._files = FileManager(_open_h5, self.path)
         try:
             fh = h5py.File(self.path, "r")
         except FileNotFoundError:
@@ -369,22 +369,19 @@ class HDF5Reader(Reader):
                     self.metadata[key] = extra[key]
         self.source = f"{self.path}:{self.dataset}"
 
-    def _open(self):
-        if self._ds is None:
-            h5py = require_h5py()
-            self._file = h5py.File(self.path, "r")
-            self._ds = self._file[self.dataset]
-        return self._ds
-
     def _read(self, frames: np.ndarray, crop: Crop) -> np.ndarray:
-        ds = self._open()
-        return read_chunked(lambda fkey: self.layout.read(ds.__getitem__, fkey, crop), frames,
-                            self.natural_block)
+        with self._files.acquire() as fh:
+            ds = fh[self.dataset]
+            return read_chunked(lambda fkey: self.layout.read(ds.__getitem__, fkey, crop), frames,
+                                self.natural_block)
 
     def close(self) -> None:
-        fh, self._file, self._ds = self._file, None, None
-        if fh is not None:
-            fh.close()
+        if hasattr(self, "_files"):
+            self._files.close()
+
+
+def _open_h5(path):
+    return require_h5py().File(path, "r")
 
 
 def require_h5py():

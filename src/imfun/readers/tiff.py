@@ -35,6 +35,7 @@ from ..errors import (
 from .base import Reader, apply_crop, as_slice, concat_files
 from .catalog import is_tiff
 from .dims import Dims, open_planes, select
+from .files import FileManager
 from .options import series_index
 from .registry import Source
 
@@ -116,7 +117,7 @@ class TiffReader(Reader):
         self.source = str(self.path)
         self.paths = (str(self.path),)
         self.series_index = series_index(series, self.path)
-        self._tif = None
+        self._files = FileManager(_open_tiff, self.path)
         self._mm = None
         import tifffile
         with _collect_tifffile_log() as log:
@@ -137,7 +138,7 @@ class TiffReader(Reader):
         if self._dataoffset is not None:
             tif.close()  # the memory map needs no open file
         else:
-            self._tif = tif
+            self._files.adopt(tif)  # parsed already: kept open (among the process' open files)
 
     # -- parsing the headers ----------------------------------------------------------
     def _parse(self, tif, ch, z, log: list[str]) -> None:
@@ -328,12 +329,6 @@ class TiffReader(Reader):
             self._mm = _page_to_yxs(mm, self._page_axes)
         return self._mm
 
-    def _tiff(self):
-        if self._tif is None:
-            import tifffile
-            with _collect_tifffile_log():
-                self._tif = tifffile.TiffFile(self.path)
-        return self._tif
 
     def _read(self, frames, crop):
         pages = self._table[frames].ravel()
@@ -346,13 +341,12 @@ class TiffReader(Reader):
             else:
                 # compressed pages are decoded in parallel threads by tifffile
                 workers = min(len(pages), os.cpu_count() or 1) if self._compressed else 1
-                with _collect_tifffile_log():
+                with _collect_tifffile_log(), self._files.acquire() as tif:
                     if self._page_keys is None:
-                        data = self._tiff().asarray(key=pages.tolist(), series=self.series_index,
-                                                    maxworkers=workers)
+                        data = tif.asarray(key=pages.tolist(), series=self.series_index,
+                                           maxworkers=workers)
                     else:
-                        data = self._tiff().asarray(key=self._page_keys[pages].tolist(),
-                                                    maxworkers=workers)
+                        data = tif.asarray(key=self._page_keys[pages].tolist(), maxworkers=workers)
                 block = apply_crop(_page_to_yxs(data.reshape(len(pages), *self._page_shape),
                                                 self._page_axes), crop)
         except ImfunError:
@@ -375,9 +369,16 @@ class TiffReader(Reader):
     def close(self) -> None:
         with self._lock:
             self._mm = None
-            tif, self._tif = getattr(self, "_tif", None), None
-            if tif is not None:
-                tif.close()
+            if hasattr(self, "_files"):
+                self._files.close()
+
+
+def _open_tiff(path):
+    """A TiffFile whose log messages are collected (library code does not print)."""
+    import tifffile
+
+    with _collect_tifffile_log():
+        return tifffile.TiffFile(path)
 
 
 def _broken_chain(log: list[str], file_size: int) -> int | None:

@@ -33,6 +33,7 @@ from ..errors import (
 )
 from .base import Reader, require
 from .dims import Dims, open_planes, select
+from .files import FileManager
 from .options import series_index
 from .registry import Source
 from .tiff import TiffReader
@@ -57,7 +58,7 @@ class VendorReader(Reader):
         self.source = str(self.path)
         self.paths = (str(self.path),)
         self.series_index = series_index(series, self.path)
-        self._handle = None
+        self._files = FileManager(self._open_checked, closer=self._close_handle)
         try:
             self._setup(ch, z)
         except BaseException:
@@ -78,23 +79,23 @@ class VendorReader(Reader):
         raise NotImplementedError
 
     # -- shared logic -------------------------------------------------------------
-    def handle(self):
-        if self._handle is None:
-            if not self.path.exists():
-                from ..errors import SourceNotFoundError
+    def _open_checked(self):
+        """The library's handle of the file; damage is a CorruptFileError."""
+        if not self.path.exists():
+            from ..errors import SourceNotFoundError
 
-                raise SourceNotFoundError(f"no such file: {self.path}")
-            try:
-                self._handle = self._open()
-            except ImfunError:
-                raise
-            except Exception as exc:  # the libraries raise many kinds for damaged files
-                raise CorruptFileError(f"{self.path} cannot be read as a {self.format_name} file: "
-                                       f"{exc}") from exc
-        return self._handle
+            raise SourceNotFoundError(f"no such file: {self.path}")
+        try:
+            return self._open()
+        except ImfunError:
+            raise
+        except Exception as exc:  # the libraries raise many kinds for damaged files
+            raise CorruptFileError(f"{self.path} cannot be read as a {self.format_name} file: "
+                                   f"{exc}") from exc
 
     def _setup(self, ch, z) -> None:
-        sizes, scales, metadata, dtype = self._describe(self.handle())
+        with self._files.acquire() as handle:
+            sizes, scales, metadata, dtype = self._describe(handle)
         self.sizes = {k: int(v) for k, v in sizes.items()}
         names = metadata.get("channel_names") or ()
         self.dims = Dims(self.sizes, {k: AxisScale.coerce(v) for k, v in scales.items() if v},
@@ -135,22 +136,21 @@ class VendorReader(Reader):
         return planes[0] if len(planes) == 1 else np.stack(planes, axis=-1)
 
     def _read(self, frames, crop):
-        h = self.handle()
         out = None
-        for j, f in enumerate(frames):
-            frame = self._frame(h, int(f))
-            frame = frame if crop is None else frame[crop]
-            if out is None:
-                out = np.empty((len(frames), *frame.shape), self.dtype)
-            out[j] = frame
+        with self._files.acquire() as h:
+            for j, f in enumerate(frames):
+                frame = self._frame(h, int(f))
+                frame = frame if crop is None else frame[crop]
+                if out is None:
+                    out = np.empty((len(frames), *frame.shape), self.dtype)
+                out[j] = frame
         return out
 
     def close(self) -> None:
         if getattr(self, "_data", None) is not None:
             self._data = None  # a decoded CZI/OIF series: decoded again when read again
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            self._close_handle(handle)
+        if hasattr(self, "_files"):
+            self._files.close()
 
 
 def list_vendor_contents(path) -> list[dict]:
