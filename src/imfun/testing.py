@@ -426,6 +426,19 @@ class ReaderConformance:
                 still.remove(path)
         assert not still, f"files still open after close(): {still}"
 
+    def test_dask_graph_holds_no_pixels(self, frames_fs):
+        """``to_dask()`` tasks read inside the workers: the graph holds the reader's recipe, not
+        the pixels (an array in memory enters it once, never once per chunk)."""
+        pytest.importorskip("dask")
+        cloudpickle = pytest.importorskip("cloudpickle")
+        expected, fs = frames_fs
+        arr = fs.to_dask(chunks=max(1, len(expected) // 4))
+        size = len(cloudpickle.dumps(dict(arr.__dask_graph__())))
+        in_memory = isinstance(getattr(fs.reader, "arr", None), np.ndarray) and \
+            not isinstance(fs.reader.arr, np.memmap)
+        allowed = (1.2 if in_memory else 0.5) * expected.nbytes + 64_000
+        assert size <= allowed, f"the dask graph pickles to {size} bytes for {expected.nbytes} of pixels"
+
     def test_declared_metadata(self, frames_fs):
         """The metadata the reader's tests declare (``expected_meta``), by value."""
         _, fs = frames_fs

@@ -231,6 +231,23 @@ class ArrayReader(Reader):
         self.natural_block = _time_chunk(arr)
         self.any_order = isinstance(arr, np.ndarray)  # numpy indexes in any order itself
 
+    def __getstate__(self):
+        # a C-contiguous memory map travels as its file, offset and shape, never as its pixels
+        where = _memmap_location(self.arr)
+        if where is None:
+            return super().__getstate__()
+        args, kwargs = self._init_args
+        return {"init_args": ((None, *args[1:]), kwargs), "memmap": where}
+
+    def __setstate__(self, state):
+        where = state.get("memmap")
+        if where is not None:
+            filename, offset, dtype, shape = where
+            args, kwargs = state["init_args"]
+            arr = np.memmap(filename, dtype=np.dtype(dtype), mode="r", offset=offset, shape=tuple(shape))
+            state = {"init_args": ((arr, *args[1:]), kwargs)}
+        super().__setstate__(state)
+
     def is_fresh(self, block: np.ndarray) -> bool:
         # a slice of a wrapped numpy array views the user's own array
         wrapped = isinstance(self.arr, np.ndarray) and array_root(block) is array_root(self.arr)
@@ -246,6 +263,20 @@ class ArrayReader(Reader):
             flips = tuple(slice(None, None, -1) if s.step < 0 else slice(None) for s in crop)
             return block[(slice(None), *flips)]
         return apply_crop(np.asarray(self.arr[key]), crop)
+
+
+def _memmap_location(arr) -> tuple | None:
+    """``(filename, byte offset, dtype, shape)`` of a C-contiguous ``np.memmap`` (or a
+    contiguous view of one), or None for anything else."""
+    import mmap
+
+    mm = getattr(arr, "_mmap", None)
+    if not isinstance(arr, np.memmap) or mm is None or not arr.filename or not arr.flags.c_contiguous:
+        return None
+    start = np.frombuffer(mm, np.uint8).__array_interface__["data"][0]
+    mapped_from = arr.offset - arr.offset % mmap.ALLOCATIONGRANULARITY  # where numpy's map begins
+    offset = mapped_from + arr.__array_interface__["data"][0] - start
+    return str(arr.filename), int(offset), arr.dtype.str, tuple(int(n) for n in arr.shape)
 
 
 class ConcatReader(Reader):
