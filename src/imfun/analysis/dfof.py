@@ -163,8 +163,12 @@ class _RunningReader(DerivedReader):
     def _span_frames(self, crop) -> int:
         """Frames computed at once: a quarter of the budget, and few enough that the parent
         frames fit in :meth:`_chunk_budget` when the parent cannot crop cheaply."""
+        from ..engine.blocks import frames_per_block
+
         values = int(np.prod(crop_shape(crop, self.shape[1:])))
-        out = self._budget() // 4 // (values * np.dtype(self.dtype).itemsize)
+        # a quarter of the budget, sized by the engine's planner like every block
+        out = frames_per_block(values * np.dtype(self.dtype).itemsize, 0, self._budget(), in_flight=4,
+                               work_itemsize=0)
         if not self._cheap_strips():
             fit = self._chunk_budget(crop) // self._parent_frame_nbytes(crop) - 2 * self.halo
             if fit >= 1:

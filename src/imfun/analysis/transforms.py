@@ -60,9 +60,13 @@ def runs(frames: np.ndarray, max_gap: int) -> list[np.ndarray]:
 
 
 def sub_runs(n: int, frame_nbytes: int, budget: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` runs of ``range(n)`` that each fit a quarter of the budget."""
-    per = max(1, int(budget // max(4 * frame_nbytes, 1)))
-    return [(s, min(s + per, n)) for s in range(0, n, per)]
+    """``(start, stop)`` runs of ``range(n)`` that each fit a quarter of the budget, as the
+    engine's block planner sizes them (four blocks in flight, no working copy beyond
+    ``frame_nbytes``)."""
+    from ..engine.blocks import frames_per_block, spans
+
+    per = frames_per_block(max(frame_nbytes, 1), 0, budget, in_flight=4, work_itemsize=0)
+    return spans(n, per)
 
 
 def crop_indices(crop, shape2: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
