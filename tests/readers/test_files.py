@@ -68,3 +68,28 @@ def test_compressed_split_tiffs_keep_few_descriptors(tmp_path, few_open):
         for t in threads:
             t.join()
     assert ours() == []
+
+
+@pytest.mark.parametrize("kind", ["tiff", "tiff-zlib", "hdf5"])
+def test_unpickling_does_not_parse_the_headers_again(tmp_path, kind):
+    """A reader travels with its parsed layout: unpickling opens nothing (here, the file is even
+    moved away meanwhile), and reading after it gives the frames."""
+    import pickle
+
+    import h5py
+
+    data = np.random.default_rng(1).integers(0, 999, (6, 8, 9)).astype(np.uint16)
+    path = tmp_path / ("a.h5" if kind == "hdf5" else "a.tif")
+    if kind == "hdf5":
+        with h5py.File(path, "w") as f:
+            f["d"] = data
+    else:
+        tifffile.imwrite(path, data, compression="zlib" if kind == "tiff-zlib" else None)
+    with open_seq(path) as fs:
+        blob = pickle.dumps(fs)
+    path.rename(tmp_path / "away")
+    fs2 = pickle.loads(blob)  # no file needed: nothing is parsed
+    assert len(fs2) == 6 and fs2.frame_shape == (8, 9)
+    (tmp_path / "away").rename(path)
+    np.testing.assert_array_equal(np.asarray(fs2), data)
+    fs2.close()

@@ -114,6 +114,9 @@ class Reader(ABC):
     source: str = ""
     paths: tuple = ()  # files the frames are read from (writers refuse to overwrite them)
     any_order: bool = False  # _read takes indices in any order, with repeats
+    # the parsed layout (plain data, handles in FileManagers) pickles as it is: a worker that
+    # unpickles the reader reads frames without parsing the file's headers again
+    portable_layout: bool = False
 
     def __new__(cls, *args, **kwargs):
         self = super().__new__(cls)
@@ -185,9 +188,18 @@ class Reader(ABC):
 
     # -- pickling --------------------------------------------------------
     def __getstate__(self):
+        if self.portable_layout:
+            return {"layout": {k: v for k, v in self.__dict__.items() if k not in self._transient}}
         return {"init_args": self._init_args}
 
+    _transient = ("_lock", "_mm")  # rebuilt where the reader lands (a lock; a memory map)
+
     def __setstate__(self, state):
+        if "layout" in state:
+            self.__dict__.update(state["layout"])
+            self._lock = threading.RLock()
+            self._mm = None
+            return
         args, kwargs = state["init_args"]
         self._init_args = (args, kwargs)
         self._lock = threading.RLock()

@@ -327,6 +327,8 @@ class HDF5Reader(Reader):
     thread_safe = False  # h5py holds a global lock anyway; the base class serialises reads
     cheap_crop = True
 
+    portable_layout = True  # workers read without parsing the headers again
+
     def __init__(self, path, dataset: str | None = None, axes: str | None = None, ch=None,
                  z: int | None = None):
         h5py = require_h5py()

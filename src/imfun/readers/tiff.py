@@ -112,6 +112,8 @@ class TiffReader(Reader):
         Keep this Z slice of a file with a Z axis (ImageJ hyperstack, OME-TIFF).
     """
 
+    portable_layout = True  # workers read without parsing the headers again
+
     def __init__(self, path, ch: int | None = None, series: int = 0, z: int | None = None):
         self.path = Path(path)
         self.source = str(self.path)
