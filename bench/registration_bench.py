@@ -220,18 +220,11 @@ def child(args) -> None:
 
 # -- the parent: run each contender in a fresh process and sample its memory ---------------------------
 
-def rss_anon(pid: int) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) * 1024
-    return None
-
-
 def run_child(name: str, data: Path, args, res_dir: Path) -> dict:
+    if str(ROOT) not in sys.path:  # run as a script, the bench package is beside this file
+        sys.path.insert(0, str(ROOT))
+    from bench.memory import rss_anon
+
     res = res_dir / f"reg_{name}.npz"
     res.unlink(missing_ok=True)
     python = args.peer_python if (args.peer_python and not name.startswith("imfun")) else sys.executable

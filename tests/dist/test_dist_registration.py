@@ -1,30 +1,21 @@
 """Shifts estimated in block tasks on a real dask cluster equal the local engine's."""
 
-import warnings
-
 import numpy as np
 import pytest
 
 pytest.importorskip("dask")
-distributed = pytest.importorskip("distributed")
+pytest.importorskip("distributed")
 
 from imfun.fseq import FSeq_arr  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def client():
-    """A real cluster: 2 worker processes of one thread each, loopback only."""
-    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                       dashboard_address=None, host="127.0.0.1",
-                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
-    cl = distributed.Client(cluster, set_as_default=False)
-    try:
-        yield cl
-    finally:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ResourceWarning)
-            cl.close()
-            cluster.close()
+def rigid_movie():
+    """``(movie uint16 (80, 128, 128), motion, still)``: a rigid sub-pixel walk within 5 px."""
+    from imfun.synthdata import moving_two_photon_movie
+
+    sm, motion, still = moving_two_photon_movie(80, (128, 128), n_cells=14, max_shift=5.0, seed=3)
+    return sm.movie, motion, still
 
 
 def test_dask_cluster_equals_local(client, rigid_movie):
