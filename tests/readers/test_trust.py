@@ -249,3 +249,11 @@ def test_hdf5_axis_order_from_scale_names_and_order_attributes(tmp_path):
         with open_seq(tmp_path / "s.h5", dataset=name) as fs:
             assert len(fs) == 5 and "note:" not in repr(fs), name
             np.testing.assert_array_equal(np.asarray(fs), np.moveaxis(yxt, -1, 0))
+
+
+def test_a_projection_leaves_its_planes_metadata_alone(tmp_path):
+    data = np.random.default_rng(7).integers(0, 999, (3, 4, 5, 6)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "tz.tif", data, imagej=True, metadata={"axes": "TZYX"})
+    with open_seq(tmp_path / "tz.tif", z="mean") as fs:
+        assert "Z" not in fs.meta["dims_selection"]["fixed"]
+        assert [p.metadata["dims_selection"]["fixed"]["Z"] for p in fs.reader.parts] == [0, 1, 2, 3]

@@ -66,7 +66,8 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
                                           values_per_frame=reduction.values_per_frame(seq, crop),
                                           work_itemsize=reduction.work_itemsize if views else 8)
     if len(positions) >= 64 * workers:  # every thread gets work, even when one block would do
-        per_block = min(per_block, -(-len(positions) // workers))
+        share, chunk = -(-len(positions) // workers), seq.reader.natural_block
+        per_block = min(per_block, share if share < chunk else share - share % chunk)
 
     def task(start, stop):
         return reduction.map(start, reduction.read(seq, positions[start:stop], crop))

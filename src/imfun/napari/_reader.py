@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImfunError
+from ..plotting import PERCENTILES  # the display limits of every picture
 
 SAMPLE_FRAMES = 5  # frames read at most to set contrast limits
-LIMIT_PERCENTILES = (0.5, 99.5)
 RGB_COLOURS = ("red", "green", "blue")
 
 LayerData = tuple[Any, dict, str]
@@ -65,7 +65,7 @@ def sample_limits(fs, n: int = SAMPLE_FRAMES) -> np.ndarray:
     values = np.where(np.isfinite(values), values, np.nan)
     with warnings.catch_warnings():  # all-NaN frames: limits [0, 1] below
         warnings.simplefilter("ignore", RuntimeWarning)
-        limits = np.nanpercentile(values, LIMIT_PERCENTILES, axis=0).T  # (channels, 2)
+        limits = np.nanpercentile(values, PERCENTILES, axis=0).T  # (channels, 2)
     limits = np.where(np.isnan(limits), [0.0, 1.0], limits)
     limits[:, 1] = np.where(limits[:, 1] > limits[:, 0], limits[:, 1], limits[:, 0] + 1)
     return limits if block.ndim == 4 else limits[0]

@@ -244,8 +244,8 @@ def select(dims: Dims, ch=None, z=None) -> Selection:
     frame = _frame_letter(dims, z, rows, ch, fixed, notes)
     if frame == "C":
         channel, names = None, []
-        notes.append(f"channel names of the frames: {list(dims.channel_names)}" if dims.channel_names else "")
-        notes = [n for n in notes if n]
+        if dims.channel_names:
+            notes.append(f"channel names of the frames: {list(dims.channel_names)}")
     for letter, n in dims.sizes.items():
         if letter in (frame, rows, "X", channel) or letter in fixed:
             continue
@@ -308,7 +308,10 @@ class ZProjectionReader(Reader):
         self.shape, self.axes = first.shape, first.axes
         self.dtype = first.dtype if how == "max" else np.result_type(first.dtype, np.float32)
         self.metadata = {**first.metadata, "z_projection": f"{how} of {len(parts)} planes"}
-        self.metadata.get("dims_selection", {}).get("fixed", {}).pop("Z", None)
+        if "dims_selection" in first.metadata:  # a copy: the first plane's own stays as it is
+            chosen = first.metadata["dims_selection"]
+            fixed = {k: v for k, v in chosen["fixed"].items() if k != "Z"}
+            self.metadata["dims_selection"] = {**chosen, "fixed": fixed}
         self.source = f"{how} over {len(parts)} z-planes of {first.source}"
         self.paths = first.paths
         self.dims = getattr(first, "dims", None)

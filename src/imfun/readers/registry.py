@@ -16,6 +16,7 @@ that names it, never a silent skip.
 
 from __future__ import annotations
 
+import functools
 import glob as globmod
 import importlib
 import os
@@ -43,13 +44,17 @@ class Source:
         endings = {file_ending(f) for f in self.files}
         return endings.pop() if len(endings) == 1 else None
 
-    def head(self) -> bytes:
-        """The first bytes of the first file (empty if unreadable)."""
+    @functools.cached_property
+    def first_bytes(self) -> bytes:
+        """The first bytes of the first file (empty if unreadable), read once for every sniff."""
         try:
             with open(self.files[0], "rb") as fh:
                 return fh.read(SNIFF_BYTES)
         except OSError:
             return b""
+
+    def head(self) -> bytes:
+        return self.first_bytes
 
 
 @dataclass
@@ -309,9 +314,14 @@ def _is_directory_format(p: Path) -> bool:
 def find_format(src: Source) -> FormatEntry:
     """The highest-priority registered format that accepts the source (the plug-ins' formats are
     looked up when no format known so far takes it)."""
-    for with_plugins in (False, True):
-        for entry in formats(plugins=with_plugins):
-            if entry.accepts(src):
+    for entry in formats(plugins=False):
+        if entry.accepts(src):
+            return entry
+    if not _plugins_loaded:
+        known = set(map(id, _REGISTRY))
+        load_plugins()
+        for entry in formats(plugins=False):
+            if id(entry) not in known and entry.accepts(src):
                 return entry
     kinds = "many files" if src.is_collection else "a single file"
     supported = ", ".join(f"{e.name} ({' '.join(e.endings)})" for e in formats()

@@ -210,7 +210,7 @@ class TiffReader(Reader):
         table = np.arange(math.prod(lead_shape)).reshape(lead_shape)
         sizes = dict(zip(lead_axes, shape[:k], strict=True))  # as claimed, before any cut
         n_samples = self._page_shape[self._page_axes.index("S")] if "S" in self._page_axes else 1
-        self.dims, sel = self._select(tif, s, sizes, n_samples, ch, z)
+        self.dims, sel = self._select(tif, sizes, n_samples, ch, z)
         lead = list(lead_axes)
         for letter in ("C", "Z"):  # a chosen channel or plane: keep its pages only
             if letter in sel.fixed and letter in lead:
@@ -275,7 +275,7 @@ class TiffReader(Reader):
             self.metadata["imagej"] = {k: v for k, v in ij.items() if k != "Labels"}
         self.metadata.update(sel.metadata())
 
-    def _select(self, tif, s, sizes: dict, n_samples: int, ch, z):
+    def _select(self, tif, sizes: dict, n_samples: int, ch, z):
         """The file's dimensions for the axis layer, and the selection for ``ch`` and ``z``.
 
         Page axes other than channels and z (tifffile's ``I``, ``Q`` ... and time) run along
