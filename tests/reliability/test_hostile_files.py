@@ -329,3 +329,32 @@ def test_circular_ifd_chain_does_not_hang(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_imagej_stack_with_a_circular_chain_opens_from_its_header(tmp_path):
+    """An intact ImageJ hyperstack is read from its first page (no walk of the directory
+    chain, so a fresh open costs what tifffile's does); a chain made circular after the data
+    neither hangs nor changes the frames."""
+    import struct
+    import subprocess
+    import sys
+
+    import tifffile
+
+    data = np.arange(6 * 8 * 9, dtype=np.uint16).reshape(6, 8, 9)
+    path = tmp_path / "ij_circular.tif"
+    tifffile.imwrite(path, data, imagej=True)
+    with tifffile.TiffFile(path) as tif:
+        order = "<" if tif.byteorder == "<" else ">"
+        first, last = tif.pages[0].offset, tif.pages[-1].offset
+    raw = bytearray(path.read_bytes())
+    n_tags = struct.unpack_from(order + "H", raw, last)[0]
+    struct.pack_into(order + "I", raw, last + 2 + 12 * n_tags, first)  # the last IFD points to the first
+    path.write_bytes(bytes(raw))
+    code = ("import sys, numpy as np\nfrom imfun.fseq import open_seq\n"
+            "fs = open_seq(sys.argv[1])\nnp.save(sys.argv[2], np.asarray(fs))\n")
+    out = tmp_path / "frames.npy"
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(out)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    np.testing.assert_array_equal(np.load(out), data)

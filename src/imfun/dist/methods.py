@@ -8,7 +8,7 @@ one ``(read, seq, start, stop, rows, cols)`` task per chunk, never pixels.
 from __future__ import annotations
 
 import itertools
-import uuid
+import os
 from typing import Any
 
 import numpy as np
@@ -132,7 +132,7 @@ class DaskMixin:
         # frames once, then let dask cut the tiles
         direct = not spatial_split or (self.reader.cheap_crop and not self.fns)
         read = want if direct else (want[0], (shape[1],), (shape[2],), *want[3:])
-        tag = uuid.uuid4().hex
+        tag = os.urandom(16).hex()
         name, seq_key = f"imfun-frames-{tag}", f"imfun-seq-{tag}"
         dsk: dict[Any, Any] = {seq_key: self}
         extra = (0,) * (len(shape) - 3)

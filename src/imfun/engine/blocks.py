@@ -12,7 +12,6 @@ import contextvars
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 WORK_ITEMSIZE = 8  # reductions work in float64
@@ -52,6 +51,8 @@ def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> I
         for item in items:
             yield item, fn(*item)
         return
+    from concurrent.futures import ThreadPoolExecutor  # when needed: fresh processes start faster
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imfun-block") as pool:
         def submit(item):
             # each task runs in a copy of the caller's context: it sees the caller's budget

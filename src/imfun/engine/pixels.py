@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import math
 import os
-import tempfile
 from collections.abc import Callable
 
 import numpy as np
@@ -36,6 +35,8 @@ def accepts_axis(fn: Callable) -> bool:
 
 def temp_memmap(shape: tuple[int, ...], dtype) -> np.ndarray:
     """A writable memory map on an unlinked temporary file: no file is left behind."""
+    import tempfile  # only for results above the budget
+
     fd, name = tempfile.mkstemp(prefix="imfun-", suffix=".raw", dir=os.environ.get("IMFUN_TMPDIR"))
     try:
         nbytes = max(int(np.prod(shape)) * np.dtype(dtype).itemsize, 1)

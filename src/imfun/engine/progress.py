@@ -23,8 +23,6 @@ import builtins
 import importlib.util
 import sys
 
-from tqdm import std as _std
-
 from .. import config
 from ..errors import InvalidArgumentError
 
@@ -85,7 +83,37 @@ def bar_class() -> type:
         from tqdm.notebook import tqdm as notebook_tqdm
 
         return notebook_tqdm
-    return _std.tqdm
+    from tqdm import std
+
+    return std.tqdm
+
+
+class QuietBar:
+    """The bar of work that shows nothing: tqdm's interface, without importing tqdm (which
+    costs a fresh process tens of milliseconds)."""
+
+    disable = True
+
+    def __init__(self, total: int | None = None):
+        self.total, self.n = total, 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_description(self, *args, **kwargs) -> None:
+        pass
+
+    def set_postfix(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> QuietBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
 
 
 def progress(total: int | None = None, desc: str = "", enable: bool | None = None, unit: str = "frame",
@@ -108,10 +136,12 @@ def progress(total: int | None = None, desc: str = "", enable: bool | None = Non
 
     Returns
     -------
-    tqdm.tqdm
-        A bar (a context manager); disabled bars cost nothing.
+    tqdm.tqdm or QuietBar
+        A bar (a context manager); a bar that does not show is a :class:`QuietBar`, which
+        costs nothing.
     """
-    show = shown(enable)
-    cls = bar_class() if show else _std.tqdm
-    kwargs = {} if cls is not _std.tqdm else {"dynamic_ncols": True}
-    return cls(total=total, desc=desc, disable=not show, unit=unit, leave=False, delay=delay, **kwargs)
+    if not shown(enable):
+        return QuietBar(total)
+    cls = bar_class()
+    kwargs = {} if cls.__module__ != "tqdm.std" else {"dynamic_ncols": True}
+    return cls(total=total, desc=desc, disable=False, unit=unit, leave=False, delay=delay, **kwargs)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
-import shutil
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -60,12 +58,14 @@ def check_target(path: str | os.PathLike, sources: Iterable[str | os.PathLike] =
 
 def partial_name(target: Path) -> Path:
     """``<folder>/.<name>.<random>.partial`` beside the target."""
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.partial")
+    return target.with_name(f".{target.name}.{os.urandom(4).hex()}.partial")
 
 
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         if path.is_dir() and not path.is_symlink():
+            import shutil  # only for a partial directory
+
             shutil.rmtree(path)
         else:
             path.unlink()
@@ -118,7 +118,7 @@ def _commit(tmp: Path, target: Path, directory: bool) -> None:
         os.replace(tmp, target)
         return
     # os.replace cannot put a folder over a non-empty folder: move the old one aside first
-    old = target.with_name(f".{target.name}.{secrets.token_hex(4)}.old")
+    old = target.with_name(f".{target.name}.{os.urandom(4).hex()}.old")
     os.replace(target, old)
     try:
         os.replace(tmp, target)

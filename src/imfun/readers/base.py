@@ -17,7 +17,6 @@ import importlib
 import os
 import threading
 from abc import ABC, abstractmethod
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -366,6 +365,8 @@ def thread_map(fn, items: list) -> list:
     workers = file_workers(len(items))
     if workers == 1:
         return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor  # when needed: fresh processes start faster
+
     with ThreadPoolExecutor(workers, thread_name_prefix="imfun-files") as pool:
         return list(pool.map(fn, items))
 

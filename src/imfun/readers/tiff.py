@@ -146,8 +146,10 @@ class TiffReader(Reader):
     def _parse(self, tif, ch, z, log: list[str]) -> None:
         # tifffile's page iterator (its generic series, also the fallback for a damaged ImageJ
         # or shaped file) runs forever on a circular IFD chain; indexing the chain first detects
-        # the cycle (it reads only the directory offsets: about 1 ms per 1000 pages)
-        len(tif.pages)
+        # the cycle (it reads only the directory offsets: about 4 ms per 1000 pages).  An intact
+        # ImageJ hyperstack is described by its first page alone, and tifffile reads no other.
+        if not _imagej_intact(tif):
+            len(tif.pages)
         n_series = len(tif.series)
         if n_series == 0:  # no readable IFD: damage, not a wrong series= argument
             raise CorruptFileError(f"{self.path} holds no readable image (no valid TIFF directory); "
@@ -416,6 +418,23 @@ def _single_page_series(series) -> bool:
 # ImageJ's plane order (the "order" key) -> tifffile's names of the axes, outermost first
 _IMAGEJ_ORDER = {"czt": "TZC", "default": "TZC", "ctz": "ZTC", "zct": "TCZ", "ztc": "CTZ",
                  "tcz": "ZCT", "tzc": "CZT"}
+
+
+def _imagej_intact(tif) -> bool:
+    """Whether the file is an ImageJ hyperstack whose header counts its images and whose
+    uncompressed data lie, whole, right after the first page: tifffile then builds the series
+    from the first page without walking the chain of directories."""
+    ij = tif.imagej_metadata if tif.is_imagej else None
+    if not ij:
+        return False
+    page = tif.pages.first
+    try:
+        images = int(ij.get("images", 0))
+    except (TypeError, ValueError):
+        return False
+    offsets = getattr(page, "dataoffsets", ())
+    return images > 1 and page.compression == 1 and bool(page.is_contiguous) and len(offsets) > 0 \
+        and offsets[0] + images * page.nbytes <= tif.filehandle.size
 
 
 def _imagej_cut_short(tif, s) -> tuple[str, tuple[int, ...]] | None:
