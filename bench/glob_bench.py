@@ -32,6 +32,20 @@ def make_pngs(out: Path, n_files: int, size: int) -> str:
     return str(folder / "frame*.png")
 
 
+def make_tiffs(out: Path, source: str, n_files: int) -> str:
+    """The first ``n_files`` frames of the TIFF ``source``, one file each (made once, reused)."""
+    import tifffile
+
+    folder = out / f"t10_tif_{n_files}"
+    folder.mkdir(parents=True, exist_ok=True)
+    names = [folder / f"frame{i:04d}.tif" for i in range(n_files)]
+    if not all(p.exists() for p in names):
+        frames = tifffile.memmap(source, mode="r")
+        for i, p in enumerate(names):
+            tifffile.imwrite(p, frames[i % len(frames)])
+    return str(folder / "frame*.tif")
+
+
 def _numpy_loop(pattern: str) -> np.ndarray:
     import glob
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError, ShapeMismatchError
 from ..selection import compose_crops, crop_shape, fslice_positions, normalize_crop
-from .blocks import default_workers, ordered_map
+from .blocks import default_workers, ordered_map, spans
 from .progress import progress
 
 
@@ -138,6 +138,25 @@ class PixelTiles:
             out[start:start + len(block)] = block
         return out
 
+    def fill(self, out: np.ndarray, workers: int) -> None:
+        """Every selected frame into ``out`` (converted to its dtype), blocks of frames in threads."""
+        if self.store is not None:
+            def copy(start, stop):
+                out[start:stop] = self.store[start:stop]
+
+            runs = spans(self.n_frames, 64)
+        else:
+            # blocks go straight into out: they need no working copy of their own
+            positions, crop, per_block = self.seq.plan(self.fslice, self.crop, self.budget,
+                                                       in_flight=workers + 1, work_itemsize=0)
+
+            def copy(start, stop):
+                out[start:stop] = self.seq._read_positions(positions[start:stop], crop)
+
+            runs = spans(len(positions), per_block)
+        for _ in ordered_map(copy, runs, workers):
+            pass
+
     def pixel(self, row: int, col: int) -> np.ndarray:
         return np.asarray(self.store[:, row, col])
 
@@ -241,23 +260,20 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
     """``out[:, r, c] = pwfn(v)`` for every pixel; returns ``(T', rows, cols[, c])``.
 
     ``v`` is given as ``dtype`` (float64 by default, as ``pix_iter`` yields it), a
-    private copy.  Once the first tile shows that ``pwfn`` keeps the length and the
-    dtype, later tiles of whole rows are read straight into the result, so a
-    function that works in place costs no extra pass over the data.
+    private copy.  Once the first tile shows that a vectorized ``pwfn`` keeps the
+    length and the dtype, every frame is read straight into the result (frame by
+    frame: the fastest conversion) and the remaining tiles are transformed there,
+    in bands as large as their temporaries allow: a function that works in place
+    costs no extra pass over the data.
     """
     work = np.dtype(dtype or np.float64)
     workers = _workers(vectorized)
     tiles = PixelTiles(seq, fslice, crop, budget, work_itemsize=work.itemsize, in_flight=workers + 1)
     mask = _check_pmask(pmask, tiles.frame_shape)
     n_pixels = tiles.frame_shape[0] * tiles.frame_shape[1]
-    state = {"out": None, "in_place": False}
+    planned = tiles.tiles()
 
-    def task(rows, cols):
-        out = state["out"]
-        if state["in_place"] and cols.stop - cols.start == tiles.frame_shape[1]:
-            tile = tiles.read(rows, cols, work, out=out[:, rows, cols])
-        else:
-            tile = tiles.read(rows, cols, work)
+    def transform(rows, cols, tile):
         res = _apply(pwfn, tile, vectorized)
         if mask is not None:
             h, w = tile.shape[1], tile.shape[2]
@@ -265,17 +281,39 @@ def pw_transform(seq, pwfn: Callable, verbose: bool, vectorized: bool, pmask, fs
         return res
 
     with progress(n_pixels, "pw_transform", enable=bool(verbose), unit="px") as bar:
-        # tiles are read and transformed in threads; results are placed here, in order
-        for (rows, cols), res in ordered_map(task, tiles.tiles(), workers):
-            out = state["out"]
-            if out is None:
-                out = state["out"] = result_array((res.shape[0], *tiles.frame_shape), res.dtype, budget)
-                state["in_place"] = vectorized and mask is None and res.shape[0] == tiles.n_frames \
-                    and res.dtype == work
-            elif res.shape[0] != out.shape[0]:
+        rows0, cols0 = planned[0]
+        first = transform(rows0, cols0, tiles.read(rows0, cols0, work))
+        out = result_array((first.shape[0], *tiles.frame_shape), first.dtype, budget)
+        in_place = vectorized and mask is None and first.shape[0] == tiles.n_frames and \
+            first.dtype == work and cols0.stop - cols0.start == tiles.frame_shape[1]
+        if in_place:
+            tiles.fill(out, workers)
+            rest = in_place_bands(tiles, rows0.stop, work.itemsize, workers)
+        else:
+            rest = planned[1:]
+        out[:, rows0, cols0] = first
+        bar.update(first.shape[1] * first.shape[2])
+
+        def task(rows, cols):
+            return transform(rows, cols, out[:, rows, cols] if in_place else tiles.read(rows, cols, work))
+
+        # tiles are transformed in threads; results are placed here, in order
+        for (rows, cols), res in ordered_map(task, rest, workers):
+            if res.shape[0] != out.shape[0]:
                 raise ShapeMismatchError("pw_transform: pwfn returned vectors of different lengths")
             target = out[:, rows, cols]
-            if not _same_view(res, target):  # a tile read into out and changed in place is there
+            if not _same_view(res, target):  # a tile transformed in place is there already
                 target[...] = res  # numpy copies first where res overlaps target otherwise
             bar.update(res.shape[1] * res.shape[2])
-    return state["out"]
+    return out
+
+
+def in_place_bands(tiles: PixelTiles, row0: int, itemsize: int, workers: int) -> list[tuple[slice, slice]]:
+    """Bands of whole rows from ``row0`` on, for tiles transformed inside the result: only the
+    function's temporaries take memory (the tile itself is the result's), so bands are larger
+    and their rows longer runs in memory, which numpy streams faster."""
+    rows, cols = tiles.frame_shape[:2]
+    channels = int(np.prod(tiles.frame_shape[2:]))
+    per_pixel = tiles.n_frames * (COPIES_PER_TILE - 1) * workers * itemsize * channels
+    band = max(1, min(rows, tiles.budget // max(per_pixel * cols, 1)))
+    return [(slice(r, min(r + band, rows)), slice(0, cols)) for r in range(row0, rows, band)]
