@@ -38,7 +38,7 @@ class Source:
     given: str
     is_collection: bool  # a glob, a list or a directory, as opposed to one file
 
-    @property
+    @functools.cached_property
     def ending(self) -> str | None:
         """The common lower-case ending of all files ('.tif'), or None if they differ."""
         endings = {file_ending(f) for f in self.files}
@@ -243,11 +243,13 @@ def formats(plugins: bool = True) -> list[FormatEntry]:
 
 
 def file_ending(path: str | Path) -> str:
-    name = Path(path).name.lower()
+    """The lower-case ending of a file name ('.tif', '.ome.tif'), '' when it has none."""
+    name = os.path.basename(os.fspath(path)).lower()
     for double in (".ome.tif", ".ome.tiff", ".ome.zarr", ".nii.gz"):
         if name.endswith(double):
             return double
-    return Path(name).suffix
+    i = name.rfind(".")  # pathlib's rule for a suffix, without building Path objects
+    return name[i:] if 0 < i < len(name) - 1 else ""
 
 
 def natural_key(path: str | Path):
@@ -299,8 +301,8 @@ def resolve(path) -> Source:
 
 def _check_readable(files: list[Path]) -> None:
     """Refuse files that exist but cannot be read, naming the first (readers would call it damaged)."""
-    for f in files:
-        if f.is_file() and not os.access(f, os.R_OK):
+    for f in files:  # they exist: one access() each, no stat
+        if not os.access(f, os.R_OK):
             raise SourceAccessError(f"{str(f)!r} exists but cannot be read: permission denied; "
                                     "check the file's permissions (chmod) or its owner")
 
