@@ -241,7 +241,8 @@ def _child_error(text: str) -> str:
 
 
 #: what each contender imports before the clock starts in fresh mode (imports are excluded)
-PRELOAD = {"ours": ("imfun.fseq", "tifffile"), "numpy": ("tifffile",), "pims": ("pims",),
+PRELOAD = {"ours": ("imfun.fseq", "tifffile", "PIL.PngImagePlugin"), "numpy": ("tifffile", "imageio.v3"),
+           "pims": ("pims",),
            "dask": ("dask_image.imread", "dask.array")}
 
 

@@ -65,6 +65,26 @@ def index_positions(index, n: int) -> np.ndarray:
     return np.where(arr < 0, arr + n, arr).astype(np.intp)
 
 
+def unique_sorted(values: np.ndarray, return_inverse: bool = False):
+    """``np.unique`` of integer indices (and the inverse that rebuilds ``values`` from it),
+    without numpy's ``np.unique``, which imports ``numpy.ma`` (about 40 ms in a fresh process).
+
+    >>> unique_sorted(np.array([5, 2, 5, 7]), return_inverse=True)
+    (array([2, 5, 7]), array([1, 0, 1, 2]))
+    """
+    values = np.asarray(values).ravel()
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.ones(len(ordered), bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    unique = ordered[first]
+    if not return_inverse:
+        return unique
+    inverse = np.empty(len(values), np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return unique, inverse
+
+
 def normalize_crop(crop, frame_shape: tuple[int, ...]) -> Crop:
     """Resolve a crop (a tuple of up to two slices, or a slice) against the frame's rows/cols."""
     if crop is None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..selection import unique_sorted
 
 
 class Reduction:
@@ -254,7 +255,7 @@ def percentile(run: Callable[[Reduction], Any], p: np.ndarray, dtype: np.dtype, 
     gamma = np.asanyarray(virtual - np.floor(virtual))
     if p.ndim == 0:  # numpy treats a scalar q as a weak Python float: float32 data stays float32
         gamma = float(gamma[0])
-    ranks = np.unique(np.concatenate([prev, nxt]))
+    ranks = unique_sorted(np.concatenate([prev, nxt]))
     values, nans = select_ranks(run, ranks, dtype, n_channels, colour)
     pos = {int(r): i for i, r in enumerate(ranks)}
     results = []

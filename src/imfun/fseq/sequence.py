@@ -320,7 +320,8 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
             new.meta["frame_times"] = np.asarray(recorded, dtype=float)[positions]
         elif self.meta["axes"][0].unit:
             times = self.frame_idx()
-            step = np.unique(np.diff(positions)) if len(positions) > 1 else np.array([1])
+            steps = np.diff(positions) if len(positions) > 1 else np.array([1])
+            step = steps[:1] if steps.min() == steps.max() else steps
             if len(step) == 1 and step[0] > 0:
                 dt, unit = self.meta["axes"][0]
                 new.meta["axes"][0] = (dt * int(step[0]), unit)

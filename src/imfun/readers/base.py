@@ -23,6 +23,7 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import FrameIndexError, MissingDependencyError
+from ..selection import unique_sorted
 
 Crop = tuple[slice, slice] | None
 
@@ -141,10 +142,10 @@ class Reader(ABC):
             return apply_crop(empty, crop)
         if self.any_order:
             return self._read_locked(frames, crop)
-        unique, inverse = np.unique(frames, return_inverse=True)
-        if len(unique) == len(frames) and np.all(unique == frames):
+        if len(frames) == 1 or np.all(frames[1:] > frames[:-1]):
             return self._read_locked(frames, crop)
         # readers see sorted, unique indices; repeats and order are restored here
+        unique, inverse = unique_sorted(frames, return_inverse=True)
         return self._read_locked(unique, crop)[inverse]
 
     def _read_locked(self, frames, crop):
@@ -327,7 +328,7 @@ class ConcatReader(Reader):
     def _read(self, frames, crop):
         which = np.searchsorted(self.offsets, frames, side="right") - 1
         out = None
-        for k in np.unique(which):
+        for k in unique_sorted(which):
             sel = which == k
             block = self.parts[k].read(frames[sel] - self.offsets[k], crop)
             if out is None:

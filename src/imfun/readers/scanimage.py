@@ -48,6 +48,7 @@ from ..errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
+from ..selection import unique_sorted
 from .base import Reader, as_slice
 from .registry import Source, resolve
 
@@ -319,7 +320,7 @@ def _uniform(tiff: _Tiff, ifds: list[_Ifd], geo):
     # pages 1.. at ifd1 + (k - 1) * stride; the count from the file size
     n = 1 + (tiff.size - d1 - nbytes) // stride + 1
     last = n - 1
-    spots = np.unique(np.linspace(2, last, _SPOT_CHECKS).astype(int)) if last >= 2 else []
+    spots = unique_sorted(np.linspace(2, last, _SPOT_CHECKS).astype(int)) if last >= 2 else []
     for k in spots:
         at = ifds[1].offset + (k - 1) * stride
         try:
@@ -968,7 +969,7 @@ class ScanImageReader(Reader):
             block = self._read_file(int(which[0]), pages - self.page_starts[which[0]], crop)
         else:
             block = np.empty((len(pages), *self._crop_shape(crop)), self.dtype)
-            for k in np.unique(which):
+            for k in unique_sorted(which):
                 sel = which == k
                 block[sel] = self._read_file(int(k), pages[sel] - self.page_starts[k], crop)
         if block.dtype != self.dtype:

@@ -33,6 +33,7 @@ import numpy as np
 
 from ..axes import Axes
 from ..errors import CorruptFileError, SourceNotFoundError
+from ..selection import unique_sorted
 from .base import Crop, Reader, require
 from .dims import pick_channel
 from .registry import Source
@@ -342,7 +343,7 @@ def _stamps_trusted(pts: list[int | None], stream) -> bool:
 
 
 def _unique(values: np.ndarray) -> bool:
-    return len(np.unique(values)) == len(values)
+    return len(unique_sorted(values)) == len(values)
 
 
 class PacketIndex:
@@ -373,7 +374,7 @@ class PacketIndex:
         self._order = np.argsort(keys, kind="stable")
         self._keys = keys[self._order]
         starts = np.flatnonzero(np.asarray(keyframes, bool))
-        self.starts = np.unique(np.concatenate([[0], starts])).astype(np.int64)
+        self.starts = unique_sorted(np.concatenate([[0], starts])).astype(np.int64)
         self._stamps = stamps[self.starts]
         self._reliable = 0           # groups before this one only prime the decoder
         self._ranks: dict[int, int] = {}  # frames given so far by each group since the last seek
