@@ -159,18 +159,19 @@ def open_input(path: str, options: dict | None = None, dt: float | None = None):
     """Open a sequence from a path (file, folder or glob) as :func:`imfun.fseq.open_seq` does, with
     reader options (``{'z': 0}``); an option the file's format does not take is an error that
     names the options it takes."""
-    from ..fseq import open_seq
+    from ..fseq.opening import open_source
     from ..readers import registry
 
     options = dict(options or {})
-    entry = registry.find_format(registry.resolve(path))
+    src = registry.resolve(path)
+    entry = registry.find_format(src)
     unknown = [k for k in options if k not in entry.option_names()]
     if unknown:
         takes = ", ".join(o.flag for o in entry.options) or "none of the reader options"
         raise UnknownArgumentError(
             f"{', '.join('--' + k.replace('_', '-') for k in unknown)} does not apply to {entry.name} files "
             f"({path}); they take {takes}")
-    fs = open_seq(path, **options)
+    fs = open_source(src, entry, **options)
     if dt is not None:
         fs.meta["axes"][0] = (dt, "s")
         fs.meta.pop("frame_times", None)

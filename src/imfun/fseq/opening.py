@@ -56,7 +56,12 @@ def open_seq(path, *args, **kwargs) -> FrameSequence:
     if hasattr(path, "shape") and hasattr(path, "dtype") and not isinstance(path, str | os.PathLike):
         return _construct(FSeq_arr, path, args, kwargs)
     src = registry.resolve(path)  # once: the reader gets the resolved source
-    entry = registry.find_format(src)
+    return open_source(src, registry.find_format(src), *args, **kwargs)
+
+
+def open_source(src: registry.Source, entry: registry.FormatEntry, *args, **kwargs) -> FrameSequence:
+    """:func:`open_seq` of a source already resolved and matched to its format (the command
+    line checks its options against the format first)."""
     cls = entry.seq_class or FrameSequence
     if args:
         kwargs = _positional_to_keywords(cls, entry, args, kwargs)
