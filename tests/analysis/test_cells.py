@@ -10,6 +10,7 @@ from imfun.analysis.cells import (
     _boxes,
     cells_from_labels,
     demo_cells,
+    detect_cells,
     match_centers,
 )
 from imfun.analysis.rois import load_rois
@@ -83,6 +84,17 @@ def test_cells_object_is_consistent():
     assert np.all(inner.centers >= 20 - 10 / sm.dx) and np.all(inner.centers < 96 - 20 + 10 / sm.dx)
 
 
+@pytest.mark.parametrize(("n_cells", "snr", "kw"), [(40, 2, {"seed": 3}),
+                                                    (30, 3, {"donut": True, "seed": 1})],
+                         ids=["40-snr2", "30-snr3-donut"])
+def test_f1_with_time_bins(n_cells, snr, kw):
+    sm = movie(n_cells, snr, n_frames=500, **kw)
+    out = demo_cells(sm, sm.to_fseq(), time_bin=5)
+    assert out["f1"] >= 0.9, out
+    with pytest.raises(InvalidArgumentError, match="time_bin"):
+        detect_cells(sm.to_fseq(), diameter_px=10, time_bin=0)
+
+
 def test_streaming_and_dask_equal_one_block():
     sm = movie(8, 4, shape=(64, 64), n_frames=200, seed=2)
     fs = sm.to_fseq()
@@ -101,16 +113,17 @@ def test_noise_only_finds_nothing_much():
     assert cells.n <= 1
 
 
-def test_seed_pass_equals_numpy_correlations():
+@pytest.mark.parametrize("half", [3, 12])  # 12: the box is larger than the frame
+def test_seed_pass_equals_numpy_correlations(half):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((60, 20, 24)) + 30
     x[:, 5:9, 5:9] += rng.standard_normal((60, 1, 1)) * 2
     seeds = np.array([[7, 7], [0, 23], [15, 3]])
-    half = 3
     index, valid = _boxes(seeds, half, x.shape[1:])
     off = np.arange(-half, half + 1)
     disk = (np.hypot(off[:, None], off[None, :]) <= 1.5).ravel()
-    rho, rtt = FSeq_arr(x)._reduce(SeedCorrelation(index, valid, disk), None, None, 11 * 20 * 24 * 8, "")
+    red = SeedCorrelation(seeds, half, x.shape[1:], disk)
+    rho, rtt = FSeq_arr(x)._reduce(red, None, None, 11 * 20 * 24 * 8, "")
     flat = x.reshape(len(x), -1)
     traces = []
     for s in range(len(seeds)):

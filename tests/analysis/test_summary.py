@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import ndimage
 
-from imfun.analysis.summary import enhance, summary_images
+from imfun.analysis.summary import LocalCorrelation, TimeBinned, bin_frames, enhance, summary_images
 from imfun.errors import EmptySequenceError, InvalidArgumentError, ShapeMismatchError
 from imfun.fseq import FSeq_arr
 
@@ -96,6 +96,37 @@ def test_fslice_and_summary_images_in_one_pass():
     np.testing.assert_allclose(s.mean, x.mean(0))
     np.testing.assert_allclose(s.correlation, direct_correlation(x, 4), atol=2e-6)
     np.testing.assert_allclose(s.pnr, direct_pnr(x, 2), rtol=1e-5, atol=1e-6)
+
+
+def binned(x: np.ndarray, k: int, cuts=()) -> np.ndarray:
+    """Means of runs of ``k`` frames, restarting at each cut (a block's start), by plain numpy."""
+    out = []
+    for part in np.split(np.asarray(x, np.float64), list(cuts)):
+        out += [part[i:i + k].mean(axis=0) for i in range(0, len(part), k)]
+    return np.array(out)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.uint16])
+def test_time_binned_summary_equals_direct_on_binned_frames(dtype):
+    x = movie(n=60) * 10 + 100
+    x[20:30, 2, 2] += 80.0  # a transient
+    x = x.astype(dtype)
+    b = binned(x, 3)
+    s = summary_images(FSeq_arr(x), 8, 1, time_bin=3)
+    np.testing.assert_allclose(s.mean, x.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(s.correlation, direct_correlation(b, 8), atol=2e-6)
+    np.testing.assert_allclose(s.pnr, direct_pnr(b, 1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(bin_frames(x[:7], 3), binned(x[:7], 3), rtol=1e-6)
+
+
+def test_time_binned_runs_restart_at_each_block():
+    x = movie(n=17)
+    red = TimeBinned(LocalCorrelation(8), 3)
+    parts = [red.map(a, x[a:b]) for a, b in ((0, 6), (6, 11), (11, 17))]
+    got = red.finalize(red.combine(red.combine(parts[0], parts[1]), parts[2]))
+    np.testing.assert_allclose(got, direct_correlation(binned(x, 3, (6, 11)), 8), atol=2e-6)
+    with pytest.raises(InvalidArgumentError, match="bin size"):
+        TimeBinned(LocalCorrelation(8), 0)
 
 
 def test_dask_engine_equals_local():

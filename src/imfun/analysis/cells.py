@@ -6,7 +6,10 @@ engine :class:`~imfun.engine.reduce.Reduction`, so local threads or dask):
 1. the mean, local-correlation and peak-to-noise images in one pass
    (:mod:`imfun.analysis.summary`).  Both images are smoothed with a Gaussian
    of SD ``diameter / 6``; their product is the *score*.  Seeds are the local
-   maxima of the score (one per ``0.6 * diameter`` square) that exceed the
+   maxima (in squares of ``0.25 * diameter``) of the score minus its Gaussian
+   blur of SD ``diameter / 2`` — so that a cell on the smooth tail of a
+   brighter neighbour, or a ring-shaped (donut) cell, keeps its own maximum —
+   where the score exceeds the
    background level of the score by ``threshold`` robust SDs — the level and
    SD estimated from the score's 5th and 20th percentiles, i.e. from the
    pixels with the least activity, as if they were Gaussian.
@@ -27,6 +30,14 @@ engine :class:`~imfun.engine.reduce.Reduction`, so local threads or dask):
    ``3 * threshold`` and lie at least a diameter from every cell, and when
    there are any, step 2 runs once more over all seeds.
 
+With ``time_bin=k`` every pass works on the means of runs of ``k``
+consecutive frames (:class:`~imfun.analysis.summary.TimeBinned`; the PNR
+then without further smoothing), as suite2p bins its movie by the
+indicator's decay time: the work after reading drops about ``k``-fold.  The
+default, ``'auto'``, bins :data:`AUTO_BIN_SECONDS` of frames (about half the
+decay of a fast indicator such as GCaMP6f) when the frame interval is known,
+keeping at least :data:`MIN_BINS` runs.
+
 Cells without activity in the selected frames cannot be found this way.
 """
 
@@ -42,14 +53,15 @@ from scipy import ndimage, optimize
 
 from ..engine.reduce import Reduction
 from ..errors import InvalidArgumentError, ShapeMismatchError
-from .summary import SummaryImages, summary_images
+from .summary import SummaryImages, TimeBinned, summary_images
 
 if TYPE_CHECKING:
     from ..fseq.sequence import FrameSequence
 
 METHODS = ("corr",)
+PEAK_WINDOW = 0.25  # seeds are the maxima of the score in squares of this many diameters a side
 MERGE_CORRELATION = 0.5  # seed traces this correlated, closer than a diameter: one cell
-_CHUNK = 16  # frames gathered at a time in the seed pass
+_CHUNK_VALUES = 2**22  # float32 box values (16 MiB) gathered at a time in the seed pass
 
 
 @dataclass
@@ -212,32 +224,50 @@ def cells_from_labels(labels: np.ndarray, diameter_px: float | None = None) -> C
 class SeedCorrelation(Reduction):
     """Correlations of each seed's trace with the pixels of its box, and between seed traces.
 
-    ``index`` is ``(n_seeds, box_pixels)`` flat pixel indices into the frame
-    (clipped at the edges; ``valid`` marks the real ones), ``disk`` the box
-    pixels whose mean is the seed's trace.  Partials are Chan co-moments:
-    ``(n, pixel means, trace means, pixel sq. dev., trace sq. dev., pixel x trace, trace x trace)``.
+    Each seed has a box of ``2 half + 1`` pixels a side centred on it (``seeds``
+    ``(n, 2)`` rows and columns in a frame of ``shape``); ``disk`` (that box,
+    flat) marks the pixels whose mean is the seed's trace.  The frames are read
+    through a box of the same size moved inside the frame (plain slices, no
+    gather); ``finalize`` puts the results back in the centred layout.
+    Partials are Chan co-moments: ``(n, pixel means, trace means, pixel sq. dev.,
+    trace sq. dev., pixel x trace, trace x trace)``.
     """
 
-    def __init__(self, index: np.ndarray, valid: np.ndarray, disk: np.ndarray):
-        self.index, self.valid = index, valid
-        w = (valid & disk[None]).astype(np.float32)
+    def __init__(self, seeds: np.ndarray, half: int, shape: tuple[int, int], disk: np.ndarray):
+        seeds = np.asarray(seeds, int).reshape(-1, 2)
+        self.index, self.valid = _boxes(seeds, half, shape)  # the centred layout
+        self.box = (min(2 * half + 1, shape[0]), min(2 * half + 1, shape[1]))
+        self.origin = np.clip(seeds - half, 0, np.subtract(shape, self.box))  # the moved boxes' corners
+        rr, cc = np.divmod(self.index, shape[1])
+        self.pos = np.where(self.valid, (rr - self.origin[:, :1]) * self.box[1] + cc - self.origin[:, 1:], 0)
+        on = self.valid & disk[None]
+        w = np.zeros((len(seeds), self.box[0] * self.box[1]), np.float32)
+        w[np.nonzero(on)[0], self.pos[on]] = 1
         self.disk_w = w / w.sum(axis=1, keepdims=True)
+        self.chunk = int(np.clip(_CHUNK_VALUES // max(w.size, 1), 4, 64))
 
     def _chunk(self, frames: np.ndarray) -> tuple:
-        flat = frames.reshape(len(frames), -1)
-        g = flat[:, self.index].astype(np.float32)  # (n, seeds, box)
-        t = np.einsum("nsp,sp->ns", g, self.disk_w)
-        mg, mt = g.mean(axis=0, dtype=np.float64), t.mean(axis=0, dtype=np.float64)
-        g -= mg.astype(np.float32)
-        t -= mt.astype(np.float32)
-        qg = np.einsum("nsp,nsp->sp", g, g, dtype=np.float64)
-        cgt = np.einsum("nsp,ns->sp", g, t, dtype=np.float64)
-        return len(frames), mg, mt, qg, (t * t).sum(axis=0, dtype=np.float64), cgt, t.T.astype(np.float64) @ t
+        n, (br, bc) = len(frames), self.box
+        x = np.empty((len(self.origin), n, br, bc), np.float32)
+        for k, (r, c) in enumerate(self.origin):
+            x[k] = frames[:, r:r + br, c:c + bc]
+        x = x.reshape(len(self.origin), n, br * bc)
+        m32 = x.sum(axis=1) / np.float32(n)
+        x -= m32[:, None]
+        rg = x.sum(axis=1, dtype=np.float64)  # not 0: the float32 mean is rounded
+        t = np.matmul(x, self.disk_w[:, :, None])[..., 0]  # (seeds, n) the centred traces
+        rt = t.sum(axis=1) / np.float32(n)
+        t -= rt[:, None]
+        mt = (m32 * self.disk_w).sum(axis=1, dtype=np.float64) + rt
+        qg = np.einsum("snp,snp->sp", x, x).astype(np.float64) - rg**2 / n
+        cgt = np.matmul(t[:, None, :], x)[:, 0].astype(np.float64)
+        t64 = t.astype(np.float64)
+        return n, m32 + rg / n, mt, qg, (t64 * t64).sum(axis=1), cgt, t64 @ t64.T
 
     def map(self, start: int, block: np.ndarray) -> tuple:
         acc = None
-        for s in range(0, len(block), _CHUNK):
-            part = self._chunk(block[s:s + _CHUNK])
+        for s in range(0, len(block), self.chunk):
+            part = self._chunk(block[s:s + self.chunk])
             acc = part if acc is None else self.combine(acc, part)
         return acc
 
@@ -254,7 +284,8 @@ class SeedCorrelation(Reduction):
         """``(pixel correlations (seeds, box), seed-trace correlations (seeds, seeds))``."""
         _, _, _, qg, qt, cgt, tt = partial
         den = np.sqrt(qg * qt[:, None])
-        rho = np.divide(cgt, den, out=np.zeros_like(cgt), where=(den > 0) & self.valid)
+        rho = np.divide(cgt, den, out=np.zeros_like(cgt), where=den > 0)
+        rho = np.where(self.valid, np.take_along_axis(rho, self.pos, axis=1), 0.0)
         dtt = np.sqrt(np.outer(qt, qt))
         rtt = np.divide(tt, dtt, out=np.zeros_like(tt), where=dtt > 0)
         return rho, rtt
@@ -305,8 +336,10 @@ def find_seeds(score: np.ndarray, diameter_px: float, threshold: float, max_cell
                level: tuple[float, float] | None = None) -> np.ndarray:
     """``(n, 2)`` seed pixels (row, col), strongest first: local maxima above the background level
     (of ``score``, or ``level = (level, sd)``)."""
-    size = int(0.6 * diameter_px) | 1
-    peak = score == ndimage.maximum_filter(score, size=size, mode="nearest")
+    size = int(PEAK_WINDOW * diameter_px) | 1
+    # maxima of the score minus its blur: a neighbour's smooth tail (locally linear) does not hide them
+    sharp = score - ndimage.gaussian_filter(score, diameter_px / 2)
+    peak = sharp == ndimage.maximum_filter(sharp, size=size, mode="nearest")
     mu, sd = level or background(score)
     seeds = np.argwhere(peak & (score > mu + threshold * sd))
     seeds = seeds[np.argsort(-score[seeds[:, 0], seeds[:, 1]], kind="stable")]
@@ -397,10 +430,30 @@ def _assemble(seeds, rho, keep, half, shape, diameter_px, n_frames, scores) -> C
                  np.array(kept_scores, float))
 
 
+AUTO_BIN_SECONDS = 0.2  # time_bin='auto': about half the decay time of GCaMP6f
+MIN_BINS = 100  # ... but never fewer runs than this to correlate
+
+
+def auto_time_bin(fs: FrameSequence, n_frames: int) -> int:
+    """Frames per run for ``time_bin='auto'``: :data:`AUTO_BIN_SECONDS` of them when the frame
+    axis is in seconds, at most ``n_frames // MIN_BINS``, at least 1.
+
+    >>> import numpy as np
+    >>> from imfun.fseq import FSeq_arr
+    >>> fs = FSeq_arr(np.zeros((2000, 8, 8)), meta={"axes": [(0.05, "s"), (1, "µm"), (1, "µm")]})
+    >>> auto_time_bin(fs, 2000), auto_time_bin(fs, 250)
+    (4, 2)
+    """
+    dt, unit = fs.meta["axes"][0]
+    if unit != "s" or not dt or dt <= 0:
+        return 1
+    return max(1, min(round(AUTO_BIN_SECONDS / float(dt)), n_frames // MIN_BINS))
+
+
 def detect_cells(fs: FrameSequence, diameter: float | None = None, *, diameter_px: float | None = None,
                  method: str = "corr", threshold: float | None = None, max_cells: int | None = None,
                  fslice=None, budget=None, engine=None, summary: SummaryImages | None = None,
-                 border: int = 0) -> Cells:
+                 border: int = 0, time_bin: int | str = "auto") -> Cells:
     """Find active cells in a movie, in two or three streaming passes (see the module for the method).
 
     Parameters
@@ -427,6 +480,12 @@ def detect_cells(fs: FrameSequence, diameter: float | None = None, *, diameter_p
     border : int
         No seeds within this many pixels of the frame's edge: e.g. the largest shift of a
         registered movie, whose edge pixels repeat (and so correlate perfectly).
+    time_bin : int or 'auto'
+        Detect in the means of runs of this many consecutive frames (as suite2p
+        bins its movie): several times faster, and dim cells rise above the
+        noise, as long as a run is shorter than a transient (e.g. half the
+        indicator's decay time, in frames).  1: every frame; ``'auto'`` (default):
+        0.2 s of frames when the frames' interval is known in seconds, else 1.
 
     Returns
     -------
@@ -449,7 +508,12 @@ def detect_cells(fs: FrameSequence, diameter: float | None = None, *, diameter_p
     if max_cells is not None and int(max_cells) < 1:
         raise InvalidArgumentError(f"max_cells must be a positive integer, got {max_cells!r}")
     shape = fs.frame_shape
-    s = summary or summary_images(fs, fslice=fslice, budget=budget, engine=engine)
+    if time_bin == "auto":
+        time_bin = auto_time_bin(fs, len(fs.plan(fslice)[0]))
+    if isinstance(time_bin, str) or int(time_bin) != time_bin or time_bin < 1:
+        raise InvalidArgumentError(f"time_bin must be a positive whole number of frames, got {time_bin!r}")
+    s = summary or summary_images(fs, fslice=fslice, budget=budget, engine=engine,
+                                  smooth_frames=3 if time_bin == 1 else 1, time_bin=int(time_bin))
     if s.correlation.shape != shape:
         raise ShapeMismatchError(f"the summary images are {s.correlation.shape}, the frames {shape}")
     score = score_image(s.correlation, s.pnr, d)
@@ -463,8 +527,9 @@ def detect_cells(fs: FrameSequence, diameter: float | None = None, *, diameter_p
     seeds = find_seeds(score, d, threshold, max_cells, level)
     if len(seeds) == 0:
         return cells_from_labels(np.zeros(shape, np.int32), d)
-    n_frames = len(fs.plan(fslice)[0])
-    cells, kept = _grow(fs, seeds, score, d, n_frames, fslice, budget, engine)
+    n_frames = -(-len(fs.plan(fslice)[0]) // int(time_bin))  # runs (only the last may be shorter)
+    grow = (fs, score, d, n_frames, fslice, budget, engine, int(time_bin))
+    cells, kept = _grow(seeds, *grow)
     # a dim cell beside a bright one can sit on the bright one's smoothed tail, with no maximum
     # of its own: look again with the cells found so far (and a margin) taken out of the score
     taken = ndimage.binary_dilation(cells.labels > 0, iterations=max(1, round(d / 6)))
@@ -476,18 +541,18 @@ def detect_cells(fs: FrameSequence, diameter: float | None = None, *, diameter_p
     if max_cells is not None:
         more = more[:max(0, int(max_cells) - len(kept))]
     if len(more):
-        cells, _ = _grow(fs, np.concatenate([kept, more]), score, d, n_frames, fslice, budget, engine)
+        cells, _ = _grow(np.concatenate([kept, more]), *grow)
     return cells
 
 
-def _grow(fs, seeds, score, d, n_frames, fslice, budget, engine) -> tuple[Cells, np.ndarray]:
+def _grow(seeds, fs, score, d, n_frames, fslice, budget, engine, time_bin) -> tuple[Cells, np.ndarray]:
     """The seed pass, merging and footprints: the cells and the seeds kept after merging."""
     half = int(np.ceil(0.75 * d)) + 1
-    index, valid = _boxes(seeds, half, fs.frame_shape)
     off = np.arange(-half, half + 1)
     disk = (np.hypot(off[:, None], off[None, :]) <= max(d / 4, 1)).ravel()
-    rho, rtt = fs._reduce(SeedCorrelation(index, valid, disk), fslice, None, budget, "cell footprints",
-                          engine)
+    red = SeedCorrelation(seeds, half, fs.frame_shape, disk)
+    red = TimeBinned(red, time_bin) if time_bin > 1 else red
+    rho, rtt = fs._reduce(red, fslice, None, budget, "cell footprints", engine)
     keep = _merge(seeds, rtt, d)
     cells = _assemble(seeds, rho, keep, half, fs.frame_shape, d, n_frames, score[seeds[:, 0], seeds[:, 1]])
     return cells, seeds[keep]
@@ -545,7 +610,7 @@ def demo_cells(sm, fs: FrameSequence, **kwargs) -> dict:
     if "diameter" not in kwargs:
         kwargs.setdefault("diameter_px", d)
     t0 = time.perf_counter()
-    cells = fs.detect_cells(**kwargs)
+    cells = detect_cells(fs, **kwargs)
     seconds = time.perf_counter() - t0
     out = match_centers(true_centers, cells.centers, cells.diameter_px / 2)
     return {**out, "seconds": seconds, "cells": cells}

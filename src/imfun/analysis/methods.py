@@ -255,7 +255,7 @@ class AnalysisMixin:
 
     def detect_cells(self, diameter: float | None = None, *, diameter_px: float | None = None,
                      method: str = "corr", threshold: float | None = None, max_cells: int | None = None,
-                     fslice=None, budget=None, engine=None, border: int = 0):
+                     fslice=None, budget=None, engine=None, border: int = 0, time_bin="auto"):
         """Find cells: seeds in the correlation and PNR images, footprints grown by correlation.
 
         See :func:`imfun.analysis.cells.detect_cells`; returns a
@@ -272,7 +272,8 @@ class AnalysisMixin:
         from .cells import detect_cells
 
         return detect_cells(self, diameter, diameter_px=diameter_px, method=method, threshold=threshold,
-                            max_cells=max_cells, fslice=fslice, budget=budget, engine=engine, border=border)
+                            max_cells=max_cells, fslice=fslice, budget=budget, engine=engine, border=border,
+                            time_bin=time_bin)
 
     # -- ROIs from files ---------------------------------------------------------------------------
     def roi_traces(self, rois, *, neuropil: str | None = None, neuropil_coef: float = 0.7,

@@ -225,6 +225,56 @@ class _Summary(Several):
         return (partial[0][1], *super().finalize(partial))
 
 
+def bin_frames(block: np.ndarray, k: int) -> np.ndarray:
+    """Means of runs of ``k`` consecutive frames, float32; a last, shorter run is its own mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bin_frames(np.arange(5, dtype=np.uint16).reshape(5, 1, 1), 2).ravel()
+    array([0.5, 2.5, 4. ], dtype=float32)
+    """
+    if k == 1:
+        return block
+    full = len(block) // k * k
+    runs = block[:full].reshape(-1, k, *block.shape[1:])
+    out = np.add.reduce(runs, axis=1, dtype=np.float32)
+    out *= np.float32(1 / k)
+    if full < len(block):
+        out = np.concatenate([out, block[full:].mean(axis=0, dtype=np.float32)[None]])
+    return out
+
+
+class TimeBinned(Reduction):
+    """A reduction over the means of runs of ``k`` consecutive frames of each block (:func:`bin_frames`).
+
+    Blocks start at multiples of ``k`` frames (``frames_multiple``), so the runs are the same
+    whatever the budget or the executor; only the last run may be shorter.
+    """
+
+    def __init__(self, inner: Reduction, k: int):
+        if int(k) != k or k < 1:
+            raise InvalidArgumentError(f"the bin size must be a positive integer of frames, got {k!r}")
+        self.inner, self.k = inner, int(k)
+        self.work_itemsize = inner.work_itemsize
+        self.frames_multiple = self.k
+
+    def read(self, seq, positions: np.ndarray, crop):
+        return self.inner.read(seq, positions, crop)
+
+    def values_per_frame(self, seq, crop) -> int | None:
+        return self.inner.values_per_frame(seq, crop)
+
+    def map(self, start: int, block: np.ndarray):
+        return self.inner.map(start // self.k, bin_frames(block, self.k))
+
+    def combine(self, a, b):
+        return self.inner.combine(a, b)
+
+    def finalize(self, partial):
+        return self.inner.finalize(partial)
+
+
 def _frames_needed(fs: FrameSequence, fslice, need: int, what: str) -> None:
     n = len(fs.plan(fslice)[0])
     if n < need:
@@ -359,8 +409,14 @@ class SummaryImages:
 
 
 def summary_images(fs: FrameSequence, neighbours: int = 8, smooth_frames: int = 3, *, fslice=None,
-                   budget=None, engine=None) -> SummaryImages:
+                   budget=None, engine=None, time_bin: int = 1) -> SummaryImages:
     """Mean, correlation and PNR images in one pass over the frames (see the functions above).
+
+    With ``time_bin=k > 1`` they are the images of the means of runs of ``k``
+    consecutive frames (:class:`TimeBinned`; ``smooth_frames`` then counts
+    runs): about ``k`` times less work after the reading, and slow signals
+    stand out more from the noise; the mean image is nearly the same
+    (the shorter last run of a block weighs as much as a full run).
 
     Examples
     --------
@@ -372,10 +428,11 @@ def summary_images(fs: FrameSequence, neighbours: int = 8, smooth_frames: int = 
     """
     _grey(fs, "summary_images")
     red = _Summary(neighbours, smooth_frames)
-    _frames_needed(fs, fslice, max(smooth_frames, 2), "summary_images")
+    red = TimeBinned(red, time_bin) if time_bin != 1 else red
+    _frames_needed(fs, fslice, max(smooth_frames, 2) * time_bin, "summary_images")
     mean, corr, pnr = fs._reduce(red, fslice, None, budget, "summary images", engine)
     return SummaryImages(mean, corr, pnr)
 
 
-__all__: list[Any] = ["LocalCorrelation", "PeakToNoise", "SummaryImages", "correlation_image", "enhance",
-                      "enhanced_mean", "pnr_image", "summary_images"]
+__all__: list[Any] = ["LocalCorrelation", "PeakToNoise", "SummaryImages", "TimeBinned", "bin_frames",
+                      "correlation_image", "enhance", "enhanced_mean", "pnr_image", "summary_images"]

@@ -38,7 +38,7 @@ import numpy as np
 
 from .. import config
 from ..engine import pixels as _pixels
-from ..engine.blocks import spans
+from ..engine.blocks import aligned, spans
 from ..engine.progress import progress
 from ..errors import InvalidArgumentError, ShapeMismatchError
 from ..readers.base import require
@@ -189,8 +189,8 @@ def reduction_graph(seq, reduction, fslice, crop, budget, slots: int):
 
     positions, crop_r, per_block = seq.plan(fslice, crop, budget)
     frame_nbytes = int(np.prod(seq.shape(crop_r))) * seq.dtype.itemsize
-    runs = block_runs(seq, positions, per_block, min_blocks=2 * slots, frame_nbytes=frame_nbytes,
-                      budget=config.resolve_budget(budget))
+    runs = aligned(block_runs(seq, positions, per_block, min_blocks=2 * slots, frame_nbytes=frame_nbytes,
+                              budget=config.resolve_budget(budget)), reduction.frames_multiple)
     tag = uuid.uuid4().hex
     # the sequence and the reduction enter the graph once each; tasks refer to them by key
     seq_d = delayed(seq, name=f"imfun-seq-{tag}", traverse=False)

@@ -9,10 +9,13 @@ is aligned to the reader's natural chunk when that is possible.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TypeVar
+
+import numpy as np
 
 WORK_ITEMSIZE = 8  # reductions work in float64
 T = TypeVar("T")
@@ -42,6 +45,45 @@ def frames_per_block(frame_nbytes: int, n_values: int, budget: int, align: int =
 def spans(n_positions: int, per_block: int) -> list[tuple[int, int]]:
     """Split ``range(n_positions)`` into ``(start, stop)`` runs of at most ``per_block``."""
     return [(s, min(s + per_block, n_positions)) for s in range(0, n_positions, per_block)]
+
+
+def aligned(runs: list[tuple[int, int]], multiple: int) -> list[tuple[int, int]]:
+    """The same frames in runs that start at multiples of ``multiple`` (a reduction over runs
+    of that many frames then sees the same runs whatever the budget or the executor).
+
+    >>> aligned([(0, 7), (7, 14), (14, 20)], 5)
+    [(0, 5), (5, 10), (10, 20)]
+    """
+    if multiple <= 1 or not runs:
+        return runs
+    cuts = sorted({stop - stop % multiple for _, stop in runs[:-1]} - {0})
+    bounds = [runs[0][0], *cuts, runs[-1][1]]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+PARALLEL_COPY_BYTES = 64 * 1024**2  # below this, one thread copies faster than threads start
+
+
+def parallel_copy(view: np.ndarray, workers: int | None = None) -> np.ndarray:
+    """A C-contiguous copy of an array (a memory-map view, say), its first axis split among
+    threads: page faults on both sides and the copying run on every core.
+
+    >>> a = np.arange(24).reshape(4, 2, 3)
+    >>> b = parallel_copy(a[::2])
+    >>> bool((b == a[::2]).all()), b.flags.owndata
+    (True, True)
+    """
+    workers = workers or default_workers()
+    if view.nbytes < PARALLEL_COPY_BYTES or workers == 1 or len(view) < 2:
+        return np.array(view, copy=True, order="C")
+    out = np.empty(view.shape, view.dtype)
+
+    def copy(start, stop):
+        out[start:stop] = view[start:stop]
+
+    for _ in ordered_map(copy, spans(len(view), -(-len(view) // (4 * workers))), workers):
+        pass
+    return out
 
 
 def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> Iterator[tuple[tuple, T]]:

@@ -21,7 +21,7 @@ import numpy as np
 from .. import config
 from ..errors import ShapeMismatchError
 from . import pixels
-from .blocks import default_workers, ordered_map, spans
+from .blocks import aligned, default_workers, ordered_map, spans
 from .progress import progress
 
 
@@ -74,7 +74,8 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
 
     acc = None
     with progress(len(positions), desc, enable=None) as bar:
-        for (start, stop), part in ordered_map(task, spans(len(positions), per_block), workers):
+        runs = aligned(spans(len(positions), per_block), reduction.frames_multiple)
+        for (start, stop), part in ordered_map(task, runs, workers):
             acc = part if acc is None else reduction.combine(acc, part)
             bar.update(stop - start)
     return reduction.finalize(acc)

@@ -26,10 +26,12 @@ class Reduction:
     ``read`` fetches what ``map`` gets for a run of positions (the frames, cropped); a
     reduction that needs several small parts of each frame overrides it.  ``work_itemsize``
     is the bytes a value of the block that ``map`` needs for its work (a float64 copy: 8;
-    0 for work that reads the block as it is), for sizing blocks.
+    0 for work that reads the block as it is), for sizing blocks; ``frames_multiple`` makes
+    every block start at a multiple of that many selected frames (on every executor).
     """
 
     work_itemsize = 8
+    frames_multiple = 1  # blocks start at multiples of this many selected frames
 
     def read(self, seq, positions: np.ndarray, crop):
         return seq._read_positions(positions, crop)
