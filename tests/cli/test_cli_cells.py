@@ -62,6 +62,11 @@ def test_cells_command_outputs(movie, tmp_path, capsys):
                  "--overwrite", "--json", "--max-cells", "5"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["cells"] <= 5 and report["frames"] == 240 and set(report["outputs"]) >= {"labels", "dfof"}
+    # footprints grown on means of 3 frames find the same cells
+    assert main(["-q", "cells", movie.path, "-o", str(out), "--diameter", "10", "--time-bin", "3",
+                 "--overwrite"]) == 0
+    binned = cells_from_labels(tifffile.imread(out / "cells.tif"))
+    assert match_centers(true_centers(movie), binned.centers, 10 / movie.dx / 2)["f1"] >= 0.9
 
 
 def test_cells_command_register_moving_movie(tmp_path):

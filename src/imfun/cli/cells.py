@@ -42,6 +42,8 @@ def register(sub) -> None:
     g.add_argument("--threshold", type=positive_float, metavar="K",
                    help="seed threshold in robust SDs above the background (default 5)")
     g.add_argument("--max-cells", type=positive_int, metavar="N", help="keep at most N cells")
+    g.add_argument("--time-bin", type=positive_int, metavar="N",
+                   help="grow footprints on means of N frames (default: 0.2 s of frames)")
     g.add_argument("--register", action="store_true", help="motion-correct the movie first")
     g.add_argument("--nonrigid", action="store_true", help="piecewise-rigid registration (with --register)")
     t = p.add_argument_group("traces")
@@ -146,7 +148,7 @@ def run(args) -> int:
         diameter = None if args.diameter_px is not None else (args.diameter or 12.0)
         cells = detect_cells(fs, diameter, diameter_px=args.diameter_px, threshold=args.threshold,
                              max_cells=args.max_cells, budget=args.budget, summary=summary,
-                             border=min(border, min(fs.frame_shape) // 4))
+                             border=min(border, min(fs.frame_shape) // 4), time_bin=args.time_bin or "auto")
         seconds["detection"] = time.perf_counter() - t0 - seconds["summary"]
         if cells.n == 0:
             raise InvalidArgumentError("no cells found; try a lower --threshold, another --diameter, or "
