@@ -250,6 +250,18 @@ class CountingReader(ArrayReader):
         return super()._read(frames, crop)
 
 
+def test_dfof_of_a_parent_read_whole_frames_stays_within_the_budget():
+    """A decoder-like parent: the parent frames of a span read at once and the next span's read
+    ahead in a thread, within the same bound."""
+    a = np.random.default_rng(0).integers(100, 200, (220, 128, 128)).astype(np.uint16)
+    budget = 16 * 2**20
+    d = FrameSequence(CountingReader(a)).dfof(baseline_frames=101, budget=budget)
+    got, traced, rss = peak_memory(lambda: d.mean_frame(budget=budget))
+    assert traced < 1.25 * budget, f"traced peak {traced / 2**20:.1f} MiB"
+    assert rss < budget + 100 * 2**20, f"RSS peak {rss / 2**20:.0f} MiB"
+    np.testing.assert_allclose(got, dfof_array(a, 101).mean(0), rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("budget", [2 * 2**20, 8 * 2**20])  # spans of a few frames, of 20-50 frames
 @pytest.mark.parametrize("method", ["fast", "maximin"])
 def test_parents_that_read_whole_frames_are_read_once(method, budget):
@@ -262,3 +274,42 @@ def test_parents_that_read_whole_frames_are_read_once(method, budget):
     with_fns = FrameSequence(ArrayReader(x), fns=[np.sqrt])
     np.testing.assert_allclose(np.asarray(with_fns.dfof(baseline_frames=21, method=method, budget=2**20)),
                                dfof_array(np.sqrt(x), 21, method), rtol=1e-6, atol=1e-6)
+
+
+def write_grey_h264(path, frames, rate=10):
+    """Frames (n, rows, cols) uint8 as an H.264 movie (B-frames, reordered), with PyAV."""
+    av = pytest.importorskip("av")
+    if "libx264" not in av.codecs_available:
+        pytest.skip("PyAV without libx264")
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=rate, options={"crf": "18", "g": "24"})
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        for frame in frames:
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="gray")))
+        out.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("budget", [256 * 2**10, 256 * 2**20])  # spans of 5 frames read ahead; one span
+def test_dfof_of_a_video_equals_the_whole_array(tmp_path, budget):
+    """The case of the speed goal, small: a grey H.264 movie (a decoder: whole frames, read once,
+    the next span's frames decoded while a span is computed) of frames with over 1024 pixels
+    (the min/max networks' path); equal to the whole decoded movie computed at once."""
+    from imfun.analysis.baseline import relative_baseline
+    from imfun.fseq import open_seq
+
+    t, y, x = np.mgrid[:90, :40, :64]
+    rng = np.random.default_rng(7)
+    frames = 90 + 40 * np.sin(x / 9 + y / 7) * np.cos(t / 17) + rng.normal(0, 6, t.shape)
+    path = write_grey_h264(tmp_path / "movie.mp4", np.clip(frames, 0, 255).astype(np.uint8))
+    fs = open_seq(path, ch="gray")
+    decoded = fs.as3darray(dtype=None)
+    d = fs.dfof(baseline_seconds=2.0, budget=budget)
+    assert d.reader.window == 21 and d.dtype == np.float32
+    got = d.as3darray(dtype=None, budget=budget)
+    np.testing.assert_allclose(got, relative_baseline(decoded, 21, dtype=np.float32), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(got, dfof_array(decoded, 21), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(d.mean_frame(budget=budget), got.mean(0, dtype=np.float64), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(d[[80, 3, 40]]), got[[80, 3, 40]], rtol=1e-6, atol=1e-6)
+    d.reader.close()

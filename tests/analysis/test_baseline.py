@@ -9,12 +9,16 @@ from scipy import ndimage
 
 from imfun.analysis import dfof_traces
 from imfun.analysis.baseline import (
+    _network_ranks,
     edge_frames,
     grid_step,
     halo,
+    relative,
+    relative_baseline,
     running_baseline,
     smooth_sigma,
     window_length,
+    window_ranks,
 )
 from imfun.errors import InvalidArgumentError
 
@@ -174,3 +178,67 @@ def test_dfof_traces_errors():
         dfof_traces(np.ones(10), dt=-1, baseline_frames=3)
     with pytest.raises(InvalidArgumentError, match="method"):
         dfof_traces(np.ones(10), baseline_frames=3, method="median")
+
+
+def partition_ranks(x, w, k, starts):
+    """The k-th smallest of each window x[s:s + w], per pixel, by np.partition."""
+    return np.stack([np.partition(x[s:s + w], k, axis=0)[k] for s in starts])
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), w=st.integers(1, 41), windows=st.integers(1, 7), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.uint8, np.int16, np.float32, np.float64]))
+def test_window_ranks_equal_np_partition(data, w, dtype, windows, seed):
+    """The min/max networks give exactly the order statistics of np.partition, at every rank,
+    for regular grids and for one window anywhere (the recording's last window)."""
+    k = data.draw(st.integers(0, w - 1), label="k")
+    step = data.draw(st.integers(1, max(1, w // 2)), label="step")
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 12, (w + (windows + 2) * step, 1100)).astype(dtype)  # ties, >= 1024 pixels
+    starts = np.arange(windows) * step + data.draw(st.integers(0, step), label="offset")
+    ref = partition_ranks(x, w, k, starts)
+    np.testing.assert_array_equal(_network_ranks(x, w, k, starts, step), ref)
+    got = window_ranks(x, w, k, starts, step)  # network or np.partition, by their estimated cost
+    assert got.dtype == x.dtype
+    np.testing.assert_array_equal(got, ref)
+    one = starts[-1:] + 1
+    np.testing.assert_array_equal(_network_ranks(x, w, k, one, step), partition_ranks(x, w, k, one))
+
+
+def test_window_ranks_with_nan_and_few_pixels_use_np_partition():
+    x = np.random.default_rng(1).random((40, 1500))
+    x[3, 7] = x[30, 9] = np.nan  # np.partition sorts NaN last; a network would spread it
+    starts = np.arange(0, 20, 5)
+    np.testing.assert_array_equal(window_ranks(x, 21, 2, starts, 5), partition_ranks(x, 21, 2, starts))
+    np.testing.assert_array_equal(window_ranks(x[:, :10], 21, 19, starts, 5),
+                                  partition_ranks(x[:, :10], 21, 19, starts))
+
+
+@pytest.mark.parametrize("mode", ["inside", *PADDED])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relative_baseline_is_relative_of_the_baseline(mode, dtype):
+    """ΔF/F computed interval by interval is bit for bit (F - F0) / F0 of the baseline array,
+    zeros of F0 included."""
+    x = np.random.default_rng(3).integers(0, 9, (70, 30, 40)).astype(np.uint16)
+    for w, p, rows in ((15, 10, None), (31, 50, (20, 50)), (3, 0, (0, 5))):
+        start, total = (0, 70) if rows is None else (5, 90)
+        f0 = running_baseline(x, w, "fast", p, mode, start, total, rows)
+        a, b = rows or (0, 70)
+        ref = relative(x[a:b], f0, dtype)
+        got = relative_baseline(x, w, "fast", p, mode, start, total, rows, dtype)
+        assert got.dtype == dtype and got.shape == ref.shape
+        np.testing.assert_array_equal(got, ref)
+    assert np.any(f0 == 0)
+
+
+@pytest.mark.parametrize("w, period, amp, noise, p", [(49, 8, 0.2, 0.0, 10), (49, 12, 0.1, 0.05, 10),
+                                                      (121, 8, 0.2, 0.03, 20), (25, 30, 0.0, 0.05, 50)])
+def test_fast_within_its_documented_error_of_exact_on_frames(w, period, amp, noise, p):
+    """The documented bound on frame-sized data (the min/max networks' path, 8-bit and float)."""
+    n = 8 * w
+    for dtype in (np.uint8, np.float32):
+        x = smooth_movie(n, w, period, amp, noise, seed=w, pixels=1200).clip(0, 255).astype(dtype)
+        exact = running_baseline(x, w, "exact", p)
+        rel = (running_baseline(x, w, "fast", p) - exact) / exact
+        bound = np.max(np.abs(rel)) if noise == 0 and dtype != np.uint8 else np.sqrt(np.mean(rel ** 2))
+        assert bound <= 0.01

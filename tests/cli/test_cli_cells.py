@@ -64,7 +64,7 @@ def test_cells_command_outputs(movie, tmp_path, capsys):
     assert report["cells"] <= 5 and report["frames"] == 240 and set(report["outputs"]) >= {"labels", "dfof"}
     # footprints grown on means of 3 frames find the same cells
     assert main(["-q", "cells", movie.path, "-o", str(out), "--diameter", "10", "--time-bin", "3",
-                 "--overwrite"]) == 0
+                 "--baseline-seconds", "4", "--overwrite"]) == 0
     binned = cells_from_labels(tifffile.imread(out / "cells.tif"))
     assert match_centers(true_centers(movie), binned.centers, 10 / movie.dx / 2)["f1"] >= 0.9
 

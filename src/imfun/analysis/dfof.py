@@ -17,24 +17,29 @@ they are read strip by strip), and the filtering works on strips of rows within
 another eighth; one span is computed at a time.  When the parent reads whole
 frames whatever the crop (files without cheap crops, pipelines), the span is
 made small enough for its parent frames to fit in that eighth (or, for a span
-of a quarter window, in up to half the budget), so that they are read (decoded)
-once, not once per strip: consecutive spans share their overlap.  Only when
-even that does not fit are they read strip by strip, which is slow for videos.  With the engine's own blocks a
-ΔF/F sequence stays within its budget (plus interpreter and library overhead).
+of a quarter window, in up to half the budget; for a span as long as its halo, in
+up to a quarter), so that they are read (decoded) once, not once per strip:
+consecutive spans share their overlap, and the first frames the next span adds
+(a thirty-second of the budget) are read in a thread while a span is computed,
+so that a video decodes while the baseline is filtered.  Only when even a
+span of one grid step does not fit are they read strip by strip, which is slow
+for videos.  With the engine's own blocks a ΔF/F sequence stays within its
+budget (plus interpreter and library overhead).
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..selection import compose_crops, crop_shape
 from . import baseline
-from .baseline import divide, relative, running_baseline
+from .baseline import divide, relative_baseline, running_baseline
 from .transforms import DerivedReader, derived, runs, sub_runs, work_dtype
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
 _WORK_PER_FRAME = 40
 _WORK_PER_ITEM_BYTE = 4
 _WORK_FLOAT_STAGES = 40
+_AHEAD_BUDGET = 1 / 32  # parent frames read ahead for the next span, as a fraction of the budget
 _WORKERS = max(1, min(8, os.cpu_count() or 1))  # strips filtered at once (numpy and scipy release the GIL)
 
 
@@ -70,8 +76,7 @@ def dfof_array(x: np.ndarray, w: int, method: str = "fast", percentile: float = 
     >>> dfof_array(x, 3, "exact", 0)[:, 0, 0]
     array([0., 0., 1., 0., 0.])
     """
-    x = np.asarray(x)
-    return relative(x, running_baseline(x, w, method, percentile, mode))
+    return relative_baseline(x, w, method, percentile, mode)
 
 
 def zscore_array(x: np.ndarray, w: int | None, mode: str = "inside") -> np.ndarray:
@@ -105,6 +110,7 @@ class _RunningReader(DerivedReader):
         self.float_stages = method in ("maximin", "mean")  # filters working on float64 copies
         self._chunk_cache = None
         self._prev = None  # (first, frames, crop): the parent frames of the last span
+        self._ahead = None  # (lo, hi, crop, Future): parent frames being read for the next span
 
     def _compute(self, chunk: np.ndarray, start: int, rows: tuple[int, int]) -> np.ndarray:
         """The frames ``rows`` of ``chunk`` (parent frames from ``start``)."""
@@ -148,14 +154,17 @@ class _RunningReader(DerivedReader):
         return bool(self.parent.reader.cheap_crop and not self.parent.fns)
 
     def _chunk_budget(self, crop) -> int:
-        """Bytes for the parent frames of a span, read at once: an eighth of the budget; when
-        the parent reads whole frames for every strip, up to half of it if a span of one grid
-        step with its context needs that."""
-        budget = self._budget()
+        """Bytes for the parent frames of a span, read at once: an eighth of the budget.  When
+        the parent reads whole frames for every strip: up to a quarter of it for a span as long
+        as its halo (each parent frame is then filtered about 3 times, not once per frame of a
+        span of one frame), and up to half of it if a span of one grid step needs that."""
+        budget, frame = self._budget(), self._parent_frame_nbytes(crop)
         if self._cheap_strips():
             return budget // 8
-        need = max(2 * self.halo + self.step, self.edge) * self._parent_frame_nbytes(crop)
-        return max(budget // 8, need if need <= budget // 2 else 0)
+        need = max(2 * self.halo + self.step, self.edge) * frame
+        if need > budget // 2:
+            return budget // 8
+        return max(budget // 8, need, min((3 * self.halo + self.step) * frame, budget // 4))
 
     def _parent_frame_nbytes(self, crop) -> int:
         return int(np.prod(crop_shape(crop, self.shape[1:]))) * np.dtype(self.parent.dtype).itemsize
@@ -201,18 +210,57 @@ class _RunningReader(DerivedReader):
         if prev is not None and prev[2] == crop:
             a, b = max(lo, prev[0]), min(hi, prev[0] + len(prev[1]))
         if b <= a:
-            chunk = self.parent._read_positions(np.arange(lo, hi), crop)
+            chunk = self._read_new(lo, hi, crop)
         else:
             chunk = np.empty((hi - lo, *prev[1].shape[1:]), prev[1].dtype)
             chunk[a - lo:b - lo] = prev[1][a - prev[0]:b - prev[0]]
             if lo < a:
-                chunk[:a - lo] = self.parent._read_positions(np.arange(lo, a), crop)
+                chunk[:a - lo] = self._read_new(lo, a, crop)
             if b < hi:
-                chunk[b - lo:] = self.parent._read_positions(np.arange(b, hi), crop)
+                chunk[b - lo:] = self._read_new(b, hi, crop)
         del prev
         if keep:
             self._prev = (lo, chunk, crop)
         return chunk
+
+    def _read_new(self, lo: int, hi: int, crop) -> np.ndarray:
+        """Parent frames ``lo..hi``, from the frames read ahead when they start there."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] != lo or ahead[2] != crop:
+            return self.parent._read_positions(np.arange(lo, hi), crop)
+        frames = ahead[3].result()[:hi - lo]
+        if lo + len(frames) == hi:
+            return frames
+        return np.concatenate([frames, self.parent._read_positions(np.arange(lo + len(frames), hi), crop)])
+
+    def _start_ahead(self, first: int, have: int, crop) -> None:
+        """Read, in a thread, the parent frames from ``have`` on that the span from ``first``
+        needs (at most :data:`_AHEAD_BUDGET` of the budget), while this span is computed (a video
+        decodes while the baseline is filtered)."""
+        last = self._span_end(first, first + self._span_frames(crop))
+        lo, hi = self._chunk_range(first, last)
+        lo = max(lo, have)
+        hi = min(hi, lo + max(1, int(self._budget() * _AHEAD_BUDGET) // self._parent_frame_nbytes(crop)))
+        if lo >= hi:
+            return
+        done: Future = Future()
+        run = contextvars.copy_context().run
+
+        def read() -> None:
+            try:
+                done.set_result(run(self.parent._read_positions, np.arange(lo, hi), crop))
+            except BaseException as exc:  # raised where the frames are used
+                done.set_exception(exc)
+
+        self._ahead = (lo, hi, crop, done)
+        threading.Thread(target=read, name="imfun-dfof-ahead", daemon=True).start()
+
+    def close(self) -> None:
+        """Wait for frames being read ahead, then close the parent's files."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            wait([ahead[3]])
+        super().close()
 
     def _compute_span(self, first: int, last: int, crop) -> np.ndarray:
         """Frames ``first..last``, filtered in strips of rows in threads; the parent frames are
@@ -229,6 +277,8 @@ class _RunningReader(DerivedReader):
         chunk = None
         if row_values * shape[0] * itemsize <= self._chunk_budget(crop):
             chunk = self._read_chunk(lo, hi, crop, keep=last < len(self.parent))
+            if last < len(self.parent) and not self._cheap_strips():
+                self._start_ahead(last, hi, crop)
         whole = crop or (slice(0, self.shape[1], 1), slice(0, self.shape[2], 1))
         whole_cols = slice(0, shape[1], 1)
         res = np.empty((last - first, *shape), self.dtype)
@@ -266,11 +316,10 @@ class DfofReader(_RunningReader):
                                  "percentile": percentile, "mode": mode}
 
     def _compute(self, chunk, start, rows):
-        f0 = running_baseline(chunk, self.window, self.method, self.percentile, self.mode, start,
-                              len(self.parent), rows)
         # float32 output is computed in float32 (its rounding), anything else in float64
         work = np.float32 if self.dtype == np.float32 else np.float64
-        return relative(chunk[rows[0]:rows[1]], f0, work)
+        return relative_baseline(chunk, self.window, self.method, self.percentile, self.mode, start,
+                                 len(self.parent), rows, work)
 
 
 class ZscoreReader(_RunningReader):
