@@ -383,3 +383,15 @@ def test_pims_bulk_water(shared_data):
         for i in (241, 238, 236, 243, 239):
             np.testing.assert_array_equal(fs[i], block[i - 234], err_msg=f"frame {i}")
         assert fs[-1].shape == (424, 640, 3)
+
+
+@pytest.mark.parametrize("pix_fmt", ["yuvj420p", "yuv420p"])
+def test_grey_of_full_and_limited_range_video_equals_pyav_grey(tmp_path, pix_fmt):
+    """Full-range frames give their luma plane as it is (without the line padding, odd sizes
+    included); limited-range ones are rescaled by PyAV's grey conversion."""
+    codec = "mjpeg" if pix_fmt == "yuvj420p" else "mpeg4"
+    path = write_movie(tmp_path / "m.avi", smooth_rgb(n=6, rows=18, cols=30), codec, pix_fmt)
+    with av.open(str(path)) as c:
+        ref = np.stack([f.to_ndarray(format="gray") for f in c.decode(c.streams.video[0])])
+    with open_seq(path, ch="gray") as fs:
+        np.testing.assert_array_equal(np.asarray(fs), ref)

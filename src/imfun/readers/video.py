@@ -46,6 +46,16 @@ PEEK = 64
 _GREY = ("gray", "grey")
 
 
+
+_FULL_RANGE_YUV = ("yuvj420p", "yuvj422p", "yuvj444p")
+
+
+def _luma(frame) -> np.ndarray:
+    """The Y plane of a full-range 8-bit YUV frame, without its line padding (a copy)."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return rows[:frame.height, :frame.width].copy()
+
 class VideoReader(Reader):
     """Reads frames of the first video stream of a file with PyAV.
 
@@ -264,7 +274,9 @@ class VideoReader(Reader):
     # -- frames ---------------------------------------------------------------
     def _convert(self, frame) -> np.ndarray:
         if isinstance(self.ch, str) and self.ch.lower() in _GREY:
-            return frame.to_ndarray(format="gray")
+            if frame.format.name in _FULL_RANGE_YUV:  # the luma plane is the grey image as it is
+                return _luma(frame)
+            return frame.to_ndarray(format="gray")  # limited range: rescaled to 0..255
         return pick_channel(frame.to_ndarray(format="rgb24"), self.ch)
 
     def _get(self, k: int) -> np.ndarray:
