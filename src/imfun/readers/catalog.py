@@ -53,7 +53,7 @@ SCANIMAGE_ENDINGS = (".tif", ".tiff", ".btf", ".tf8")
 
 BUILTIN: tuple[dict, ...] = (
     dict(name="scanimage", opener="imfun.readers.scanimage:open_scanimage", endings=SCANIMAGE_ENDINGS,
-         collection=True, claims="imfun.readers.scanimage:claims", priority=10, options=(CH, Z, ROI),
+         collection=True, claims="imfun.readers.scanimage_header:claims", priority=10, options=(CH, Z, ROI),
          description="ScanImage TIFF (3.x, 4/5, 2015, 2016+ BigTIFF), one file or split files",
          seq_name="FSeq_scanimage"),
     # single=False: one file with an XML beside it is more likely a multi-page TIFF than a one-frame export
