@@ -203,8 +203,12 @@ class RadixPass(Reduction):
             high = keys >> kt(high_shift) if high_shift < self.nbits else None
             for p in prefixes:
                 sel = keys if high is None else keys[high == kt(p)]
-                digits = (sel >> kt(self.shift)) & kt((1 << self.digit_bits) - 1)
-                out[c, p] = np.bincount(digits.astype(np.intp), minlength=1 << self.digit_bits)
+                # the keys themselves are the digits when one pass takes all their bits (16-bit data)
+                digits = sel if self.shift == 0 and high is None else \
+                    (sel >> kt(self.shift)) & kt((1 << self.digit_bits) - 1)
+                if digits.dtype.itemsize >= 8:  # bincount takes up to 32-bit unsigned ints as they are
+                    digits = digits.astype(np.intp)
+                out[c, p] = np.bincount(digits, minlength=1 << self.digit_bits)
         return out, nans
 
     def combine(self, a, b):
