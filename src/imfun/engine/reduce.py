@@ -89,14 +89,19 @@ class Std(Reduction):
     merged with Chan's formula, which keeps precision for large offsets.
     """
 
+    work_itemsize = 0  # frame by frame in float64: no copy of the block
+
     def __init__(self, axis, colour: bool):
         self.axis, self.colour = axis, colour
 
     def map(self, start, block):
-        work = block.astype(np.float64)
-        m = work.mean(axis=0)
-        work -= m
-        return len(block), m, np.einsum("i...,i...->...", work, work)
+        m = block.mean(axis=0, dtype=np.float64)
+        q, dev = np.zeros_like(m), np.empty_like(m)
+        for frame in block:  # one frame's deviations at a time: they stay in the cache
+            np.subtract(frame, m, out=dev)
+            np.multiply(dev, dev, out=dev)
+            q += dev
+        return len(block), m, q
 
     def combine(self, a, b):
         (na, ma, qa), (nb, mb, qb) = a, b
