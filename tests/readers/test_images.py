@@ -260,3 +260,40 @@ def test_trackpy_brightfield(shared_data):
         data = np.asarray(fs)
         np.testing.assert_array_equal(data[7], iio.imread(folder / "bf_0007.png"))
         np.testing.assert_allclose(fs.mean_frame(), data.mean(axis=0))
+
+
+def test_tiff_glob_read_by_template_equals_tifffile(tmp_path):
+    """Files laid out as the first one are read without parsing; any other file (another
+    description, big-endian, compressed, cut short, another shape) is decoded by tifffile
+    or named in the error, as before."""
+    rng = np.random.default_rng(5)
+    frames = rng.integers(0, 60000, (8, 12, 14), dtype=np.uint16)
+    names = [tmp_path / f"f{i}.tif" for i in range(8)]
+    for i, (name, frame) in enumerate(zip(names, frames, strict=True)):
+        if i == 2:
+            tifffile.imwrite(name, frame, description="another header")
+        elif i == 3:
+            tifffile.imwrite(name, frame, byteorder=">")
+        elif i == 4:
+            tifffile.imwrite(name, frame, compression="zlib")
+        else:
+            tifffile.imwrite(name, frame)
+    fs = open_seq(str(tmp_path / "f*.tif"))
+    assert fs.reader._template is not None
+    assert fs.reader._template.read(str(names[2])) is None  # decoded by tifffile instead
+    np.testing.assert_array_equal(np.asarray(fs), frames)
+    np.testing.assert_array_equal(np.asarray(fs[[5, 0, 3]]), frames[[5, 0, 3]])
+    names[6].write_bytes(names[6].read_bytes()[:-10])  # cut short: tifffile reports it
+    with pytest.raises(CorruptFileError, match=r"f6\.tif"):
+        np.asarray(open_seq(str(tmp_path / "f*.tif")))
+    tifffile.imwrite(names[6], frames[6][:10])
+    with pytest.raises(ShapeMismatchError, match=r"f6\.tif"):
+        np.asarray(open_seq(str(tmp_path / "f*.tif")))
+
+
+def test_tiff_glob_without_template(tmp_path):
+    frames = np.random.default_rng(6).integers(0, 255, (4, 9, 11), dtype=np.uint8)
+    pattern = write_files(tmp_path, frames, ".tif", writer=tifffile.imwrite, compression="zlib")
+    fs = open_seq(pattern)
+    assert fs.reader._template is None  # a compressed first file: every file is decoded
+    np.testing.assert_array_equal(np.asarray(fs), frames)

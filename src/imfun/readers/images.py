@@ -1,9 +1,11 @@
 """A collection of image files, one frame per file (PNG, JPEG, BMP, TIFF, PNM, GIF).
 
-Opening decodes only the first file (its shape and dtype are the sequence's)
-and checks the headers of the others with Pillow, which reads a few bytes per
-file.  Frames are decoded when asked for, a block of them in parallel threads:
-zlib, libjpeg and tifffile release the GIL, so decoding scales with cores.
+Opening decodes only the first file (its shape and dtype are the sequence's);
+the others are checked when they are read (or at open with ``check_headers``).
+Frames are decoded when asked for, a block of them in parallel threads: zlib,
+libjpeg and tifffile release the GIL, so decoding scales with cores.  The
+uncompressed TIFF files of a glob that are byte for byte the first file outside
+its pixels are read without parsing (:class:`TiffTemplate`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,51 @@ def decode_image(path: str) -> np.ndarray:
     return arr
 
 
+class TiffTemplate:
+    """The layout of the first file of a TIFF glob, to read the others without parsing them.
+
+    Files written one per frame by the same program are usually the same bytes except the
+    pixels: then every byte outside the first file's pixel data equals the first file's (the
+    whole TIFF structure is the same), and the pixels are read from the same place with one
+    read of the file.  Any other file is decoded by tifffile.  None when the first file's
+    pixels are not stored uncompressed in one piece.
+    """
+
+    def __init__(self, path: str, frame: np.ndarray, offset: int, nbytes: int, dtype: np.dtype):
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        self.offset, self.nbytes, self.size = offset, nbytes, len(raw)
+        self.dtype, self.shape = dtype, frame.shape
+        self.before, self.after = raw[:offset], raw[offset + nbytes:]
+
+    @classmethod
+    def of(cls, path: str, frame: np.ndarray) -> TiffTemplate | None:
+        import tifffile
+
+        try:
+            with tifffile.TiffFile(path) as tif:
+                page = tif.pages.first
+                whole = page.compression == 1 and bool(page.is_contiguous)  # strips back to back
+                offset, nbytes = int(page.dataoffsets[0]), int(sum(page.databytecounts))
+                dtype = np.dtype(page.dtype).newbyteorder(tif.byteorder)
+        except Exception:  # decode_image has read it: anything odd here just means no template
+            return None
+        if not whole or nbytes != frame.nbytes:
+            return None
+        template = cls(path, frame, offset, nbytes, dtype)
+        return template if np.array_equal(template.read(path), frame) else None
+
+    def read(self, path: str) -> np.ndarray | None:
+        """The frame of a file laid out as the first, else None (decode it)."""
+        with open(path, "rb") as fh:
+            raw = fh.read(self.size + 1)
+        end = self.offset + self.nbytes
+        if len(raw) != self.size or raw[:self.offset] != self.before or raw[end:] != self.after:
+            return None
+        return np.frombuffer(raw, self.dtype, self.nbytes // self.dtype.itemsize,
+                             self.offset).reshape(self.shape)
+
+
 def _header(path: str):
     """``(size, mode)`` from the file's header via Pillow, or None if Pillow cannot tell."""
     from PIL import Image
@@ -95,7 +142,10 @@ class ImageFilesReader(FilesReader):
         if not self.files:
             raise SourceNotFoundError("no image files were given; give a glob, folder or list")
         self.ch = ch
-        first = pick_channel(decode_image(self.files[0]), ch)  # ChannelError here, at open time
+        decoded = decode_image(self.files[0])
+        first = pick_channel(decoded, ch)  # ChannelError here, at open time
+        is_tiff = len(self.files) > 1 and registry.file_ending(self.files[0]) in _TIFF
+        self._template = TiffTemplate.of(self.files[0], decoded) if is_tiff else None
         self.shape = (len(self.files), *first.shape)
         self.dtype = first.dtype
         self.axes = Axes()
@@ -122,7 +172,15 @@ class ImageFilesReader(FilesReader):
 
     def load(self, index: int) -> np.ndarray:
         """Decode frame ``index`` (channel selected)."""
-        return pick_channel(decode_image(self.files[index]), self.ch)
+        path = self.files[index]
+        frame = None
+        if self._template is not None:
+            try:
+                frame = self._template.read(path)
+            except FileNotFoundError:
+                raise SourceNotFoundError(f"the image file {path} has disappeared since the sequence "
+                                          "was opened") from None
+        return pick_channel(decode_image(path) if frame is None else frame, self.ch)
 
 
 def open_images(source: Source, ch=None) -> Reader:
