@@ -31,7 +31,7 @@ from ..errors import (
     ShapeMismatchError,
     UnsupportedFormatError,
 )
-from .base import FilesReader, Reader, apply_crop, as_slice, thread_map
+from .base import FilesReader, Reader, gather, thread_map
 from .catalog import is_npy
 from .registry import Source
 
@@ -146,8 +146,7 @@ class NpyReader(Reader):
         return self._arr
 
     def _read(self, frames, crop):
-        sl = as_slice(frames)
-        return apply_crop(np.asarray(self._array()[sl if sl is not None else frames]), crop)
+        return gather(self._array(), frames, crop)
 
     def close(self) -> None:
         self._arr = None  # the memory map needs no open file; dropping it unmaps

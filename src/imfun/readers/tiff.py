@@ -32,7 +32,7 @@ from ..errors import (
     TruncatedFileWarning,
     UnsupportedFormatError,
 )
-from .base import Reader, apply_crop, as_slice, concat_files
+from .base import Reader, apply_crop, concat_files, gather
 from .catalog import is_tiff
 from .dims import Dims, open_planes, select
 from .files import FileManager
@@ -338,10 +338,7 @@ class TiffReader(Reader):
         pages = self._table[frames].ravel()
         try:
             if self._dataoffset is not None:
-                key = as_slice(pages)
-                key = pages if key is None else key
-                rows, cols = crop if crop is not None else (slice(None), slice(None))
-                block = np.asarray(self._memmap()[key, rows, cols])
+                block = gather(self._memmap(), pages, crop)
             else:
                 # compressed pages are decoded in parallel threads by tifffile
                 workers = min(len(pages), os.cpu_count() or 1) if self._compressed else 1
