@@ -55,6 +55,9 @@ def apply_pipeline(block: np.ndarray, fn: Callable) -> np.ndarray:
     return out
 
 
+SPLIT_BYTES = 16 * 1024**2  # data below this is reduced in one block, by the calling thread
+
+
 def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     """A reduction on the local executor: blocks read and mapped in threads (numpy releases
     the GIL), partials combined in order."""
@@ -65,7 +68,10 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1,
                                           values_per_frame=reduction.values_per_frame(seq, crop),
                                           work_itemsize=reduction.work_itemsize if views else 8)
-    if len(positions) >= 64 * workers:  # every thread gets work, even when one block would do
+    values = reduction.values_per_frame(seq, crop) or int(np.prod(seq.shape(crop)))
+    if len(positions) >= 64 * workers and len(positions) * values * seq.dtype.itemsize >= SPLIT_BYTES:
+        # every thread gets work, even when one block would do (not for small work: starting
+        # threads would cost more than they save)
         share, chunk = -(-len(positions) // workers), seq.reader.natural_block
         per_block = min(per_block, share if share < chunk else share - share % chunk)
 
