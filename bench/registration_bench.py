@@ -20,7 +20,14 @@ virtual environment, e.g. one with torch or jax):
 - ``jnormcorre``: its motion correction on the movie in memory.
 
 RMSE of rigid shifts is taken after removing the median difference from the
-truth (the template's own offset); for blocks, each block's median difference.
+truth (the template's own offset); for blocks, each block's median difference
+(jnormcorre's patch shifts are taken at its patches' centres).
+
+``--memory-gb 4`` measures instead what registering a file larger than the
+budget costs: it writes a ~4 GiB moving movie (8000 x 512 x 512 uint16, 100
+frames at a time) and registers it rigidly and piecewise into a TIFF through
+``reg.to_tiff`` (uint16), sampling imfun's anonymous memory against the budget
++ 100 MiB; the movie and the outputs are deleted afterwards.
 """
 
 from __future__ import annotations
@@ -80,6 +87,47 @@ def ensure_data(out: Path, frames: int, size: int, warp: bool, quiet: bool = Fal
     return tif, truth
 
 
+def ensure_big_data(out: Path, gib: float, size: int, quiet: bool = False) -> tuple[Path, Path]:
+    """``(movie.tif, truth.npz)``: about ``gib`` GiB of uint16 frames (whole thousands, or hundreds
+    below 1000) moved by a sub-pixel rigid walk, written 100 frames at a time (a 500-frame
+    motion-free movie repeated in time: the whole movie is never in memory)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import tifffile
+
+    from imfun.synthdata import Motion, move_movie, rigid_walk, two_photon_movie
+
+    frames = int(gib * 2**30 / (2 * size * size))
+    frames = frames // 1000 * 1000 if frames >= 1000 else max(100, frames // 100 * 100)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"moving_big_{frames}x{size}x{size}"
+    tif, truth = out / f"{stem}.tif", out / f"{stem}.npz"
+    if tif.exists() and truth.exists():
+        return tif, truth
+    if not quiet:
+        print(f"writing {tif} ({frames * size * size * 2 / 2**30:.2f} GiB, with motion) ...", flush=True)
+    period = 500
+    clean = two_photon_movie(period, (size, size), n_cells=max(3, size * size // 1000), seed=2,
+                             noise=False).movie
+    shifts = rigid_walk(frames, 8.0, seed=2)
+    tmp = tif.with_suffix(".tmp.tif")
+    mm = tifffile.memmap(tmp, shape=(frames, size, size), dtype=np.uint16, imagej=True)
+
+    def chunk(target: np.ndarray, a: int) -> None:  # scipy's splines release the GIL: two at once
+        b = min(a + 100, frames)
+        target[a:b] = move_movie(clean[np.arange(a, b) % period], Motion(shifts[a:b]), noise_seed=2000 + a)
+
+    starts = range(0, frames, 100)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(chunk, [mm] * len(starts), starts))
+    mm.flush()
+    del mm
+    os.replace(tmp, tif)
+    np.savez(truth, shifts=shifts, warp=np.zeros((0, 2)), wavelength=256.0, phases=np.zeros(2),
+             still_mean=np.zeros((size, size)))
+    return tif, truth
+
+
 def load_truth(path: Path):
     from imfun.synthdata import Motion
 
@@ -101,6 +149,18 @@ def run_imfun(path: str, nonrigid: bool, block: int, budget: str | None, order: 
         total += blk.sum(axis=0)
     return {"t_estimated": t_est, "shifts": reg.shifts, "block_shifts": reg.block_shifts,
             "block_centers": reg.block_centers, "mean": total / len(reg)}
+
+
+def run_imfun_tiff(path: str, nonrigid: bool, block: int, budget: str | None, order: int, out: Path) -> dict:
+    """Register into a TIFF through the library's writer (uint16: the registered values, rounded)."""
+    from imfun.fseq import open_seq
+
+    fs = open_seq(path)
+    reg = fs.register(nonrigid=nonrigid, block_size=block, max_shift=12, order=order, budget=budget)
+    t_est = time.perf_counter()
+    reg.to_tiff(out, dtype=np.uint16, rescale=(0, 65535), budget=budget, overwrite=True)
+    return {"t_estimated": t_est, "shifts": reg.shifts, "block_shifts": reg.block_shifts,
+            "block_centers": reg.block_centers}
 
 
 def _spread_template(movie: np.ndarray, k: int = 20) -> np.ndarray:
@@ -152,30 +212,49 @@ def run_suite2p(path: str, nonrigid: bool, block: int) -> dict:
     return res
 
 
+def _jnormcorre_centres(shape: tuple[int, int], strides: tuple[int, int], overlaps: tuple[int, int]):
+    """Centres ``(nby, nbx, 2)`` of jnormcorre's patches (``get_indices``: starts every stride, and
+    one flush with the far edge)."""
+    axes = []
+    for n, st, ov in zip(shape, strides, overlaps, strict=True):
+        starts = np.append(np.arange(0, n - ov - st, st), n - ov - st)
+        axes.append(starts + (st + ov - 1) / 2)
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).astype(float)
+
+
 def run_jnormcorre(path: str, nonrigid: bool, block: int) -> dict:
     """jnormcorre (NoRMCorre on JAX): template and shifts by ``motion_correct``, then every frame
-    registered by its frame corrector, in batches."""
+    registered by its frame corrector, in batches (with each frame's rigid or patch shifts)."""
     import jnormcorre.motion_correction as mc
     import tifffile
 
     movie = tifffile.imread(path).astype(np.float32)
     # a patch is strides + overlaps pixels: blocks of `block` with a quarter of overlap
-    corrector = mc.MotionCorrect(movie, max_shifts=(12, 12), pw_rigid=nonrigid,
-                                 strides=(3 * block // 4, 3 * block // 4), overlaps=(block // 4, block // 4))
+    strides, overlaps = (3 * block // 4, 3 * block // 4), (block // 4, block // 4)
+    corrector = mc.MotionCorrect(movie, max_shifts=(12, 12), pw_rigid=nonrigid, strides=strides,
+                                 overlaps=overlaps)
     fc, _ = corrector.motion_correct()
     total = np.zeros(movie.shape[1:])
     shifts = []
     for a in range(0, len(movie), 100):
-        if nonrigid:
-            total += np.asarray(fc.register_frames(movie[a:a + 100], pw_rigid=True)).sum(axis=0)
+        batch = movie[a:a + 100]
+        if nonrigid:  # what register_frames(pw_rigid=True) runs, with the patch shifts it returns
+            frames, s = fc.pw_registration_method(batch, fc.template, *fc.strides, *fc.overlaps,
+                                                  fc.max_shifts, fc.upsample_factor_fft,
+                                                  fc.max_deviation_rigid, fc.add_to_movie)
         else:  # the rigid function also gives each frame's shift: the move that registers it (-ours)
-            frames, s = fc.rigid_registration_method(movie[a:a + 100], fc.template, fc.max_shifts,
-                                                     fc.add_to_movie)
-            total += np.asarray(frames).sum(axis=0)
-            shifts.append(-np.asarray(s, float).reshape(-1, 2))
+            frames, s = fc.rigid_registration_method(batch, fc.template, fc.max_shifts, fc.add_to_movie)
+        total += np.asarray(frames).sum(axis=0)
+        # both are minus the content's displacement (the patch field samples img(y + d, x + d'))
+        shifts.append(-np.asarray(s, float).reshape(len(batch), -1, 2))
     res = {"mean": total / len(movie)}
-    if shifts:
-        res["shifts"] = np.concatenate(shifts)
+    s = np.concatenate(shifts)
+    if nonrigid:
+        centres = _jnormcorre_centres(movie.shape[1:], strides, overlaps)
+        res["block_shifts"] = s.reshape(len(movie), *centres.shape)
+        res["block_centers"] = centres
+    else:
+        res["shifts"] = s[:, 0]
     return res
 
 
@@ -189,7 +268,18 @@ CONTENDERS = {
     "jnormcorre": lambda a: run_jnormcorre(a.data, False, a.block),
     "jnormcorre_nonrigid": lambda a: run_jnormcorre(a.data, True, a.block),
 }
+# the memory mode (--memory-gb): register a large file into a TIFF
+WRITERS = {
+    "imfun_tiff": lambda a: run_imfun_tiff(a.data, False, a.block, a.budget, a.order, _tiff_of(a.result)),
+    "imfun_nonrigid_tiff": lambda a: run_imfun_tiff(a.data, True, a.block, a.budget, a.order,
+                                                    _tiff_of(a.result)),
+}
 NEEDS = {"imfun": "imfun", "skimage": "skimage", "suite2p": "suite2p", "jnormcorre": "jnormcorre"}
+
+
+def _tiff_of(result: str | Path) -> Path:
+    """Where a writing contender puts its registered movie (beside its result)."""
+    return Path(result).with_suffix(".tif")
 
 
 def child(args) -> None:
@@ -209,7 +299,7 @@ def child(args) -> None:
         return u.ru_utime + u.ru_stime
 
     t0, c0 = time.perf_counter(), cpu()
-    res = CONTENDERS[args.child](args)
+    res = {**CONTENDERS, **WRITERS}[args.child](args)
     t1, c1 = time.perf_counter(), cpu()
     t_est = res.pop("t_estimated", None)
     np.savez(args.result, **{k: v for k, v in res.items() if v is not None})
@@ -268,24 +358,18 @@ def run_child(name: str, data: Path, args, res_dir: Path) -> dict:
     return info
 
 
-def rigid_rmse(shifts: np.ndarray, truth: np.ndarray) -> float:
-    err = shifts - truth
-    err -= np.median(err, axis=0)
-    return float(np.sqrt((err**2).mean()))
-
-
 def block_rmse(info: dict, motion) -> float | None:
+    from imfun.registration.metrics import shift_rmse
+
     if "block_shifts" not in info or "block_centers" not in info:
         return None
     c = info["block_centers"]
     frames = np.arange(len(info["block_shifts"]))
-    err = info["block_shifts"] - motion.displacement(frames, c[..., 0], c[..., 1])
-    err -= np.median(err, axis=0)
-    return float(np.sqrt((err**2).mean()))
+    return shift_rmse(info["block_shifts"], motion.displacement(frames, c[..., 0], c[..., 1]))
 
 
 def measure(names, data: Path, truth: Path, args, res_dir: Path) -> dict:
-    from imfun.registration.metrics import crispness
+    from imfun.registration.metrics import crispness, shift_rmse
 
     motion, still_mean = load_truth(truth)
     border = 10
@@ -296,7 +380,7 @@ def measure(names, data: Path, truth: Path, args, res_dir: Path) -> dict:
             n = len(motion.shifts)
             info["fps"] = n / info["seconds"]
             info["cpu_ms"] = 1e3 * info["cpu_seconds"] / n
-            info["rmse"] = rigid_rmse(info["shifts"], motion.shifts) if "shifts" in info else float("nan")
+            info["rmse"] = shift_rmse(info["shifts"], motion.shifts) if "shifts" in info else float("nan")
             info["block_rmse"] = block_rmse(info, motion)
             info["crispness_ratio"] = crispness(info["mean"], border) / crispness(still_mean, border)
         rows[name] = info
@@ -305,13 +389,53 @@ def measure(names, data: Path, truth: Path, args, res_dir: Path) -> dict:
     return rows
 
 
+def measure_memory(args) -> dict:
+    """Register a ~``--memory-gb`` GiB file into a TIFF, rigidly and piecewise; the data and the
+    outputs are deleted afterwards (unless ``--keep-data``)."""
+    from imfun import config
+    from imfun.registration.metrics import shift_rmse
+
+    data, truth = ensure_big_data(args.out, args.memory_gb, args.size, args.quiet)
+    motion, _ = load_truth(truth)
+    n = len(motion.shifts)
+    limit = config.resolve_budget(args.budget) / MIB + 100
+    case = f"register into a TIFF, {n}x{args.size}x{args.size} ({data.stat().st_size / 2**30:.2f} GiB)"
+    if not args.quiet:
+        print(case, flush=True)
+    rows = {}
+    try:
+        for name in [c for c in WRITERS if not args.no_nonrigid or "nonrigid" not in c]:
+            info = run_child(name, data, args, args.out)
+            written = _tiff_of(args.out / f"reg_{name}.npz")
+            if "seconds" in info:
+                info.update(fps=n / info["seconds"], cpu_ms=1e3 * info["cpu_seconds"] / n,
+                            rmse=shift_rmse(info["shifts"], motion.shifts), block_rmse=None,
+                            crispness_ratio=float("nan"), written_gib=written.stat().st_size / 2**30)
+            written.unlink(missing_ok=True)
+            rows[name] = info
+            if not args.quiet and "seconds" in info:
+                verdict = "within" if info["peak_mib"] <= limit else "ABOVE"
+                print(f"  {name}: {info['fps']:.1f} fps ({info['seconds']:.1f} s, "
+                      f"{info['estimate_seconds']:.1f} s estimating), RMSE {info['rmse']:.3f} px, wrote "
+                      f"{info['written_gib']:.2f} GiB, peak anonymous memory {info['peak_mib']:.0f} MiB "
+                      f"({verdict} budget + 100 MiB = {limit:.0f} MiB)", flush=True)
+            elif not args.quiet:
+                print(f"  {name}: {summary(info)}", flush=True)
+    finally:
+        if not args.keep_data:
+            data.unlink(missing_ok=True)
+            truth.unlink(missing_ok=True)
+    return {case: rows}
+
+
 def summary(info: dict) -> str:
     if "skipped" in info:
         return f"skipped ({info['skipped']})"
     if "error" in info:
         return f"error: {info['error']}"
     blk = "" if info.get("block_rmse") is None else f", block RMSE {info['block_rmse']:.3f} px"
-    return (f"{info['fps']:.1f} fps ({info['seconds']:.2f} s, {info['cpu_ms']:.1f} CPU-ms/frame), "
+    est = "" if info.get("estimate_seconds") is None else f", {info['estimate_seconds']:.2f} s estimating"
+    return (f"{info['fps']:.1f} fps ({info['seconds']:.2f} s{est}, {info['cpu_ms']:.1f} CPU-ms/frame), "
             f"RMSE {info['rmse']:.3f} px{blk}, "
             f"crispness {info['crispness_ratio']:.3f} of motion-free, peak {info['peak_mib']:.0f} MiB")
 
@@ -357,6 +481,10 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=ROOT / "bench-output", help="data and results folder")
     p.add_argument("--json", type=Path, help="also write the numbers here")
     p.add_argument("--quick", action="store_true", help="a small run: 120 frames of 128 x 128")
+    p.add_argument("--memory-gb", type=float,
+                   help="instead: write a moving movie of about this many GiB (e.g. 4) and register it "
+                        "into a TIFF (rigid and piecewise), sampling imfun's anonymous memory")
+    p.add_argument("--keep-data", action="store_true", help="keep the --memory-gb movie afterwards")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--data", help=argparse.SUPPRESS)
@@ -367,6 +495,17 @@ def main(argv=None) -> int:
         return 0
     if args.quick:
         args.frames, args.size, args.block = 120, 128, 64
+    results = measure_memory(args) if args.memory_gb else measure_all(args)
+    print(table(results))
+    if args.json:
+        plain = {c: {n: {k: v for k, v in i.items() if not isinstance(v, np.ndarray)} for n, i in r.items()}
+                 for c, r in results.items()}
+        args.json.write_text(json.dumps(plain, indent=1, default=float))
+    return 0
+
+
+def measure_all(args) -> dict:
+    """Every contender on the rigid and the non-rigid movie, of ``--frames`` (and ``--frames2``)."""
     results = {}
     for n in [args.frames] + ([args.frames2] if args.frames2 else []):
         for warp in [False] + ([] if args.no_nonrigid else [True]):
@@ -386,12 +525,7 @@ def main(argv=None) -> int:
                 print("   ", line)
     if args.frames2:
         print(marginal(results, args))
-    print(table(results))
-    if args.json:
-        plain = {c: {n: {k: v for k, v in i.items() if not isinstance(v, np.ndarray)} for n, i in r.items()}
-                 for c, r in results.items()}
-        args.json.write_text(json.dumps(plain, indent=1, default=float))
-    return 0
+    return results
 
 
 def marginal(results: dict, args) -> str:
@@ -402,9 +536,12 @@ def marginal(results: dict, args) -> str:
         b = results.get(f"{kind} {args.frames2}x{args.size}x{args.size}", {})
         for name in a:
             if "seconds" in a[name] and "seconds" in b.get(name, {}):
+                extra = args.frames2 - args.frames
                 dt = b[name]["seconds"] - a[name]["seconds"]
-                rate = (args.frames2 - args.frames) / dt if dt > 0 else float("inf")
-                out.append(f"{kind} {name}: {rate:.1f} fps per extra frame")
+                rate = extra / dt if dt > 0 else float("inf")
+                # CPU time (all threads) per extra frame: what a frame costs, whatever the machine's load
+                cpu = 1e3 * (b[name]["cpu_seconds"] - a[name]["cpu_seconds"]) / extra
+                out.append(f"{kind} {name}: {rate:.1f} fps per extra frame ({cpu:.1f} CPU-ms each)")
     return "\n".join(out)
 
 

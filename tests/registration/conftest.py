@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from imfun.synthdata import moving_two_photon_movie
@@ -22,8 +21,3 @@ def warped_movie():
     return sm.movie, motion
 
 
-def rmse_after_offset(estimated: np.ndarray, truth: np.ndarray) -> float:
-    """RMSE of shifts after removing their median difference (the template's own offset)."""
-    err = (estimated - truth).reshape(-1, 2)
-    err = err - np.median(err, axis=0)
-    return float(np.sqrt((err**2).mean()))

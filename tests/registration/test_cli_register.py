@@ -6,10 +6,10 @@ import sys
 import numpy as np
 import pytest
 import tifffile
-from conftest import rmse_after_offset
 
 from imfun.cli import main
 from imfun.registration import load_shifts
+from imfun.registration.metrics import shift_rmse
 
 
 @pytest.fixture()
@@ -28,7 +28,7 @@ def test_register_writes_movie_shifts_and_qc(tmp_path, movie_file, capsys):
     data = tifffile.imread(out)
     assert data.shape == (40, 128, 128) and data.dtype == np.float32
     s = load_shifts(shifts)
-    assert rmse_after_offset(s.shifts, truth) <= 0.1
+    assert shift_rmse(s.shifts, truth) <= 0.1
     assert qc.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the same shifts applied again give the same movie
     again = tmp_path / "again.tif"

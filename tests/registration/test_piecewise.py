@@ -1,10 +1,13 @@
 """Piecewise-rigid registration on a known smooth warp; the block grid and the shift field."""
 
+import threading
+
 import numpy as np
 import pytest
 from scipy import ndimage
 
 from imfun.fseq import FSeq_arr
+from imfun.registration.apply import each_frame
 from imfun.registration.piecewise import Grid, block_shape
 
 
@@ -38,6 +41,40 @@ def test_piecewise_frames_equal_map_coordinates_reference(warped_movie):
     np.testing.assert_allclose(np.asarray(reg), ref, rtol=1e-5, atol=1e-3)
     crop = reg.as3darray(crop=(slice(30, 90), slice(100, 160)), dtype=None)
     np.testing.assert_allclose(crop, ref[:, 30:90, 100:160], rtol=1e-5, atol=1e-3)
+
+
+def test_piecewise_cubic_frames_equal_map_coordinates_reference(warped_movie):
+    """order=3 (the default): scipy's cubic splines, in the warp threads, whole frames and a crop."""
+    movie, _ = warped_movie
+    reg = FSeq_arr(movie[:6]).register(nonrigid=True, block_size=64, fill="nan")
+    field = reg.reader.grid.field(reg.block_shifts, (0, 160), (0, 160))
+    yy, xx = np.mgrid[0:160, 0:160].astype(float)
+    src = [yy + field[..., 0], xx + field[..., 1]]
+    ref = np.stack([ndimage.map_coordinates(f.astype(float), [np.clip(src[0][k], 0, 159),
+                                                              np.clip(src[1][k], 0, 159)], order=3,
+                                            mode="nearest") for k, f in enumerate(movie[:6])])
+    outside = (src[0] < -1e-6) | (src[0] > 159 + 1e-6) | (src[1] < -1e-6) | (src[1] > 159 + 1e-6)
+    ref[outside] = np.nan
+    scale = float(movie.max())
+    np.testing.assert_allclose(np.asarray(reg) / scale, ref / scale, atol=2e-5)
+    crop = reg.as3darray(crop=(slice(20, 100), slice(90, 160)), dtype=None)
+    np.testing.assert_allclose(crop / scale, ref[:, 20:100, 90:160] / scale, atol=2e-5)
+
+
+def test_frames_moved_in_the_warp_threads_equal_frames_moved_serially(warped_movie):
+    """A call from a warp thread moves its frames itself: the same frames, rigid and piecewise."""
+    movie, _ = warped_movie
+    fs = FSeq_arr(movie[:8])
+    for reg in (fs.register(), fs.register(nonrigid=True, block_size=64)):
+        threaded = np.asarray(reg)
+        serial = {}
+        worker = threading.Thread(name="imfun-warp-test", args=(serial, reg),
+                                  target=lambda out, r: out.update(a=np.asarray(r)))
+        worker.start()
+        worker.join()
+        np.testing.assert_array_equal(serial["a"], threaded)
+    with pytest.raises(ZeroDivisionError):  # an error in a frame reaches the caller
+        each_frame(lambda k: 1 / 0, 3)
 
 
 def test_piecewise_registration_is_crisper_than_rigid_on_a_warp(warped_movie):

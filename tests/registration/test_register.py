@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import rmse_after_offset
 from scipy import ndimage
 
 from imfun.errors import ImfunError, InvalidArgumentError, ShapeMismatchError
 from imfun.fseq import FSeq_arr
 from imfun.registration import RegisteredSequence, Shifts, load_shifts
-from imfun.registration.metrics import crispness
+from imfun.registration.metrics import crispness, shift_rmse
 from imfun.synthdata import Motion, move_movie, two_photon_movie
 
 
@@ -17,7 +16,7 @@ def test_known_rigid_walk_is_recovered_subpixel(rigid_movie):
     reg = FSeq_arr(movie).register(max_shift=8)
     assert isinstance(reg, RegisteredSequence) and reg.dtype == np.float32 and len(reg) == len(movie)
     assert reg.shifts.shape == (len(movie), 2) and reg.block_shifts is None and reg.block_centers is None
-    rmse = rmse_after_offset(reg.shifts, motion.shifts)
+    rmse = shift_rmse(reg.shifts, motion.shifts)
     assert rmse <= 0.07, rmse  # 128 x 128 frames with shot noise; 0.03 px on 256 x 256
     assert reg.template.shape == (128, 128) and reg.bidi_phase == 0.0
 
@@ -83,7 +82,7 @@ def test_template_options(rigid_movie):
     assert np.sqrt((err**2).mean()) <= 0.1
     by_slice = fs.register((0, 5))
     np.testing.assert_allclose(by_slice.template, movie[:5].mean(axis=0), rtol=1e-5)
-    assert rmse_after_offset(by_slice.shifts, motion.shifts) <= 0.1
+    assert shift_rmse(by_slice.shifts, motion.shifts) <= 0.1
     by_tuple = fs.register(slice(0, 5))
     np.testing.assert_allclose(by_tuple.shifts, by_slice.shifts)
 
@@ -94,7 +93,7 @@ def test_bidi_phase_is_estimated_and_corrected():
     sm, motion, _ = moving_two_photon_movie(40, (128, 128), n_cells=14, max_shift=3.0, bidi_phase=1.5, seed=8)
     reg = FSeq_arr(sm.movie).register(bidi="auto")
     assert abs(reg.bidi_phase - 1.5) <= 0.1
-    assert rmse_after_offset(reg.shifts, motion.shifts) <= 0.1
+    assert shift_rmse(reg.shifts, motion.shifts) <= 0.1
     # the corrected mean is crisper than the uncorrected registration's
     plain = FSeq_arr(sm.movie).register()
     assert reg.metrics()["crispness_after"] > plain.metrics()["crispness_after"]

@@ -17,3 +17,13 @@ def test_registration_bench_on_a_tiny_movie(tmp_path, capsys):
     assert "| rigid 24x64x64 | imfun |" in text and "| non-rigid 24x64x64 | imfun_nonrigid |" in text
     assert "error" not in text
     assert (tmp_path / "moving_24x64x64.tif").exists() and (tmp_path / "moving_24x64x64.npz").exists()
+
+
+def test_registration_bench_memory_mode_registers_into_a_tiff_and_cleans_up(tmp_path, capsys):
+    code = registration_bench.main(["--memory-gb", "0.0002", "--size", "32", "--block", "16", "--budget",
+                                    "4 MiB", "--out", str(tmp_path)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "| imfun_tiff |" in text and "| imfun_nonrigid_tiff |" in text and "error" not in text
+    assert "wrote" in text and "within budget + 100 MiB" in text
+    assert not list(tmp_path.glob("*.tif"))  # the movie and the registered outputs are deleted

@@ -17,7 +17,13 @@ sharp as a cubic spline, no prefilter), within about 1 % of the data range of
 ``scipy.ndimage.shift(..., order=3)`` on smooth images.  Shift fields
 (piecewise-rigid) are applied frame by frame: ``order=1`` bilinearly in numpy
 (equal to ``scipy.ndimage.map_coordinates(..., order=1)``), ``order=3`` by
-``map_coordinates`` (cubic splines).
+cubic splines (``map_coordinates(..., order=3, mode='nearest')`` to float32
+rounding, with the spline coefficients computed in float32).
+
+The frames of a block are moved in the process' warp threads (one per core,
+:func:`each_frame`), shared by every caller, so a block read ahead by the
+engine uses all the cores and blocks read in the engine's own threads do not
+oversubscribe them.
 
 Examples
 --------
@@ -32,11 +38,49 @@ array([[ 1.,  2.,  3.,  4., nan],
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from ..engine.blocks import default_workers
 from ..errors import InvalidArgumentError
 
 TOL = 1e-6  # a source this close to the frame edge is still inside
+SPLINE_PAD = 12  # edge pixels added before the spline prefilter, as map_coordinates(mode='nearest')
+_POOL: dict = {}  # pid -> the warp threads of this process (a forked child makes its own)
+_POOL_LOCK = threading.Lock()
+
+
+def _warp_pool() -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        pid = os.getpid()
+        if pid not in _POOL:
+            _POOL.clear()
+            _POOL[pid] = ThreadPoolExecutor(default_workers(), thread_name_prefix="imfun-warp")
+        return _POOL[pid]
+
+
+def each_frame(fn: Callable[[int], None], n: int) -> None:
+    """Run ``fn(k)`` for ``k`` in ``range(n)`` in the warp threads (numpy and scipy release the GIL).
+
+    The threads are shared by the whole process: however many callers run at once, at most one
+    frame per core is being moved, and a call from a warp thread runs its frames itself.
+
+    >>> out = [0] * 4
+    >>> each_frame(lambda k: out.__setitem__(k, k * k), 4)
+    >>> out
+    [0, 1, 4, 9]
+    """
+    if n < 2 or default_workers() < 2 or threading.current_thread().name.startswith("imfun-warp"):
+        for k in range(n):
+            fn(k)
+        return
+    futures = [_warp_pool().submit(fn, k) for k in range(n)]
+    for f in futures:  # wait for all (and raise the first error) before the caller uses the output
+        f.result()
 
 
 def check_fill(fill) -> str | float:
@@ -133,23 +177,46 @@ def shift_rigid(block: np.ndarray, shifts: np.ndarray, fill="edge", order: int =
     px = int(np.ceil(np.abs(shifts[:, 1]).max(initial=0))) + 2
     pad = _padded(block, py, px)
     out = np.empty((len(block), r1 - r0, c1 - c0), np.float32)
-    tmp = np.empty((r1 - r0, pad.shape[2]), np.float32)
-    for k, (dy, dx) in enumerate(shifts):  # whole-frame numpy operations for each frame
-        _taps_1d(pad[k], r0 - oy + py, dy, 0, tmp, order)
-        _taps_1d(tmp, c0 - ox + px, dx, 1, out[k], order)
+
+    def one(k: int) -> None:  # whole-frame numpy operations for each frame
+        tmp = np.empty((r1 - r0, pad.shape[2]), np.float32)
+        _taps_1d(pad[k], r0 - oy + py, shifts[k, 0], 0, tmp, order)
+        _taps_1d(tmp, c0 - ox + px, shifts[k, 1], 1, out[k], order)
+
+    each_frame(one, len(block))
     outside = _outside(np.arange(r0, r1, dtype=float), shifts[:, 0], h)[:, :, None] | \
         _outside(np.arange(c0, c1, dtype=float), shifts[:, 1], w)[:, None, :]
     return _apply_fill(out, outside, fill)
 
 
-def warp(block: np.ndarray, field: np.ndarray, fill="edge", order: int = 1,
-         offset: tuple[int, int] = (0, 0), frame_shape: tuple[int, int] | None = None,
-         out_rows: tuple[int, int] | None = None, out_cols: tuple[int, int] | None = None) -> np.ndarray:
+def spline_coefficients(frame: np.ndarray) -> np.ndarray:
+    """Cubic B-spline coefficients (float32) of a frame edge-padded by ``SPLINE_PAD`` pixels: what
+    ``map_coordinates(frame, ..., order=3, mode='nearest')`` interpolates (it computes them in
+    float64)."""
+    from scipy import ndimage
+
+    pad = np.pad(np.asarray(frame, np.float32), SPLINE_PAD, mode="edge")
+    return ndimage.spline_filter(pad, 3, output=np.float32, mode="nearest")
+
+
+def warp(block: np.ndarray, field: np.ndarray | Callable[[int], tuple[np.ndarray, np.ndarray]],
+         fill="edge", order: int = 1, offset: tuple[int, int] = (0, 0),
+         frame_shape: tuple[int, int] | None = None, out_rows: tuple[int, int] | None = None,
+         out_cols: tuple[int, int] | None = None) -> np.ndarray:
     """Move each frame back by a per-pixel shift ``field`` (n, Ly, Lx, 2) given at the output
-    pixels (one frame at a time, vectorised over the frame; see the module's notes on ``order``)."""
+    pixels, or by the ``(dy, dx)`` fields (Ly, Lx) that ``field(k)`` computes for frame ``k`` in
+    its thread (one frame at a time, vectorised over the frame; see the module's notes on ``order``).
+
+    >>> import numpy as np
+    >>> block = np.arange(20.0).reshape(1, 4, 5)
+    >>> np.round(warp(block, np.full((1, 4, 5, 2), [0.0, 1.0]), fill="nan", order=3)[0, 0], 4)
+    array([ 1.,  2.,  3.,  4., nan], dtype=float32)
+    """
     from scipy import ndimage
 
     fill = check_fill(fill)
+    if order not in (1, 3):
+        raise InvalidArgumentError(f"order must be 1 (bilinear) or 3 (cubic), got {order!r}")
     h, w = frame_shape or block.shape[1:3]
     oy, ox = offset
     r0, r1 = out_rows or (oy, oy + block.shape[1])
@@ -157,17 +224,29 @@ def warp(block: np.ndarray, field: np.ndarray, fill="edge", order: int = 1,
     rows = np.arange(r0, r1, dtype=np.float32)[:, None]
     cols = np.arange(c0, c1, dtype=np.float32)[None, :]
     out = np.empty((len(block), r1 - r0, c1 - c0), np.float32)
-    for k in range(len(block)):  # map_coordinates takes one image
-        yy = rows + field[k, ..., 0]
-        xx = cols + field[k, ..., 1]
-        outside = (yy < -TOL) | (yy > h - 1 + TOL) | (xx < -TOL) | (xx > w - 1 + TOL)
-        coords = [np.clip(yy, 0, h - 1) - oy, np.clip(xx, 0, w - 1) - ox]
-        frame = np.asarray(block[k], np.float32)
+
+    def one(k: int) -> None:
+        dy, dx = field(k) if callable(field) else (field[k, ..., 0], field[k, ..., 1])
+        coords = np.empty((2, *out.shape[1:]), np.float32)
+        yy, xx = np.add(rows, dy, out=coords[0]), np.add(cols, dx, out=coords[1])
+        outside = None
+        if fill != "edge":
+            outside = (yy < -TOL) | (yy > h - 1 + TOL) | (xx < -TOL) | (xx > w - 1 + TOL)
+        # sources clamped to the frame, in the block's coordinates (plus the spline's padding)
+        shift = 0 if order == 1 else SPLINE_PAD
+        np.clip(yy, 0, h - 1, out=yy)
+        np.clip(xx, 0, w - 1, out=xx)
+        yy += np.float32(shift - oy)
+        xx += np.float32(shift - ox)
         if order == 1:
-            out[k] = bilinear(frame, coords[0], coords[1])
+            out[k] = bilinear(np.asarray(block[k], np.float32), yy, xx)
         else:
-            out[k] = ndimage.map_coordinates(frame, coords, order=order, mode="nearest")
-        _apply_fill(out[k], outside, fill)
+            ndimage.map_coordinates(spline_coefficients(block[k]), coords, output=out[k], order=3,
+                                    mode="nearest", prefilter=False)
+        if outside is not None:
+            _apply_fill(out[k], outside, fill)
+
+    each_frame(one, len(block))
     return out
 
 

@@ -15,6 +15,18 @@ from ..engine.reduce import Reduction
 from .template import correlations
 
 
+def shift_rmse(estimated: np.ndarray, truth: np.ndarray) -> float:
+    """RMSE in pixels of estimated shifts against known ones, after removing the median error
+    over frames (axis 0): the template's own offset (for piecewise shifts, each block's).
+
+    >>> shift_rmse(np.array([[1.0, 2.0], [1.5, 2.0]]) + 3, np.array([[1.0, 2.0], [1.5, 2.0]]))
+    0.0
+    """
+    err = np.asarray(estimated, float) - np.asarray(truth, float)
+    err = err - np.median(err, axis=0)
+    return float(np.sqrt((err**2).mean()))
+
+
 def crispness(mean_image: np.ndarray, border: int = 0) -> float:
     """The norm of the gradient of an image (``np.gradient``), ``border`` pixels left out at each edge."""
     img = np.asarray(mean_image, np.float64)

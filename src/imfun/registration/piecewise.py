@@ -80,18 +80,37 @@ class Grid:
     def cut(self, frames: np.ndarray, oy: np.ndarray, ox: np.ndarray) -> np.ndarray:
         """Blocks ``(n, nby, nbx, by, bx)`` of frames ``(n, H, W)`` starting at rows ``oy`` (n, nby)
         and columns ``ox`` (n, nbx)."""
-        by, bx = self.size
-        rows = oy[:, :, None] + np.arange(by)  # (n, nby, by)
-        cols = ox[:, :, None] + np.arange(bx)
-        n = np.arange(len(frames))[:, None, None, None, None]
-        return frames[n, rows[:, :, None, :, None], cols[:, None, :, None, :]]
+        from numpy.lib.stride_tricks import sliding_window_view
+
+        # every block of every frame is a view of the frames: one copy of whole block rows
+        blocks = sliding_window_view(frames, self.size, axis=(1, 2))  # (n, H - by + 1, W - bx + 1, by, bx)
+        return blocks[np.arange(len(frames))[:, None, None], oy[:, :, None], ox[:, None, :]]
 
     def field(self, block_shifts: np.ndarray, rows: tuple[int, int], cols: tuple[int, int]) -> np.ndarray:
         """The per-pixel shift field ``(n, rows, cols, 2)`` (float32) at the given absolute rows and
         columns ``(start, stop)``, from block shifts ``(n, nby, nbx, 2)``."""
+        weights = self.weights(rows, cols)
+        return np.stack([np.stack(frame_field(b, *weights), axis=-1) for b in block_shifts])
+
+    def weights(self, rows: tuple[int, int], cols: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The spline weights ``(Ly, nby)`` and ``(Lx, nbx)`` (float32) of the block centres at the
+        absolute rows and columns ``(start, stop)``."""
         wy = _spline_matrix(self._cy, np.arange(*rows, dtype=float))
         wx = _spline_matrix(self._cx, np.arange(*cols, dtype=float))
-        return np.einsum("yi,nijk,xj->nyxk", wy, block_shifts, wx, optimize=True).astype(np.float32)
+        return wy.astype(np.float32), wx.astype(np.float32)
+
+
+def frame_field(block_shifts: np.ndarray, wy: np.ndarray, wx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(dy, dx)`` fields ``(Ly, Lx)`` (float32) of one frame's block shifts ``(nby, nbx, 2)``
+    with the weights of :meth:`Grid.weights`: ``wy @ shifts @ wx.T`` as a sum of outer products
+    (no BLAS: its threads would oversubscribe the cores inside the warp threads)."""
+    a = np.einsum("yi,ijk->kyj", wy, np.asarray(block_shifts, np.float32))  # (2, Ly, nbx), small
+    out = np.empty((2, len(wy), len(wx)), np.float32)
+    for k in range(2):
+        np.multiply(a[k, :, :1], wx[None, :, 0], out=out[k])
+        for j in range(1, wx.shape[1]):
+            out[k] += a[k, :, j:j + 1] * wx[None, :, j]
+    return out[0], out[1]
 
 
 class BlockReference:

@@ -32,7 +32,7 @@ from ..errors import InvalidArgumentError, ShapeMismatchError
 from ..fseq.sequence import FrameSequence
 from ..selection import as_range
 from .apply import bidi_correct, check_fill, shift_rigid, warp
-from .piecewise import Grid
+from .piecewise import Grid, frame_field
 
 MARGIN = 3  # pixels read beyond the sources a crop needs (interpolation neighbours)
 
@@ -125,7 +125,8 @@ class RegisteredReader(DerivedReader):
               "out_rows": rows, "out_cols": cols}
         if self.block_shifts is None:
             return shift_rigid(block, self.shifts[frames], **kw)
-        return warp(block, self.grid.field(self.block_shifts[frames], rows, cols), **kw)
+        weights, shifts = self.grid.weights(rows, cols), self.block_shifts[frames]
+        return warp(block, lambda k: frame_field(shifts[k], *weights), **kw)
 
 
 class RegisteredSequence(FrameSequence):
