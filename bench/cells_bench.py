@@ -8,7 +8,8 @@
   decay time 0.5 s) of 20–200 cells at SNR 2 and 3 (peak ΔF of one spike over the shot-noise SD
   of a cell pixel in one frame), some with donut cells.  F1: centroids within half a diameter,
   one-to-one.  Goal: F1 ≥ 0.9, ≥ suite2p's, at ≥ 2× its speed.
-  *Ours*: ``detect_cells(open_seq(tif), diameter_px=d, time_bin=5)`` (runs of half a decay time),
+  *Ours*: ``detect_cells(open_seq(tif), diameter_px=d)`` (the default ``time_bin='auto'``: runs of
+  0.2 s, 4 frames at 20 Hz),
   timed from opening the TIFF (summary images, seed passes, footprints), and once more with
   ``time_bin=1`` (every frame).  *suite2p* (``--peer-python``: an interpreter with suite2p 1.x and
   torch; run in a child process): ``suite2p.detection.detection_wrapper`` with its default
@@ -72,7 +73,7 @@ def baseline_for(snr: float, dff: float = 0.8) -> float:
 # -- detection against suite2p --------------------------------------------------------------------
 
 TAU, RATE = 0.5, 20.0  # synthdata's defaults: decay time of a transient (s), frames per second
-TIME_BIN = max(1, round(TAU * RATE / 2))  # ours: runs of half a decay time (suite2p bins a whole one)
+TIME_BIN = "auto"  # ours as users run it: runs of 0.2 s (suite2p bins a whole decay time)
 CASES = [(20, 2, 128, {}), (20, 3, 128, {}), (100, 2, 256, {}), (100, 3, 256, {"donut": True}),
          (200, 2, 320, {}), (200, 3, 320, {"donut": True}), (200, 3, 512, {})]
 
@@ -80,15 +81,14 @@ CASES = [(20, 2, 128, {}), (20, 3, 128, {}), (100, 2, 256, {}), (100, 3, 256, {"
 def write_case(out: Path, n_cells: int, snr: float, size: int, frames: int, kw: dict) -> dict:
     """A synthdata movie as a TIFF (ours reads it) and an int16 ``.npy`` (suite2p's binary is int16),
     with the true centres and diameter (the median equivalent diameter of the true cells)."""
-    import tifffile
     from scipy import ndimage
 
-    from imfun.synthdata import two_photon_movie
+    from imfun.synthdata import two_photon_movie, write_tiff
 
     sm = two_photon_movie(n_frames=frames, shape=(size, size), n_cells=n_cells, seed=0,
                           baseline=baseline_for(snr), **kw)
     stem = out / f"det_{n_cells}c_snr{snr:g}_{frames}x{size}{'_donut' if kw.get('donut') else ''}"
-    tifffile.imwrite(stem.with_suffix(".tif"), sm.movie)
+    write_tiff(stem.with_suffix(".tif"), sm.movie, sm.dt, sm.dx)  # with its frame interval, as a microscope's
     if sm.movie.max() >= 2**15:
         raise OverflowError(f"{stem}: values above the int16 range of suite2p's binary")
     np.save(stem.with_suffix(".npy"), sm.movie.astype(np.int16))
