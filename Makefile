@@ -29,9 +29,14 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --durations=15
 
+# warm runs, then fresh processes (open included), registration, cells, ΔF/F baselines
+REG_BENCH_ARGS ?= --frames 500 --frames2 2000
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --fresh --skip-extra $(BENCH_ARGS)
 	$(BIN)/python -m bench.registration_bench $(REG_BENCH_ARGS)
+	$(BIN)/python -m bench.cells_bench $(CELLS_BENCH_ARGS)
+	$(BIN)/python -m bench.dfof_bench $(DFOF_BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
