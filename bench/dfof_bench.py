@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -145,40 +143,14 @@ def baseline_error(fs, exact: np.ndarray) -> dict:
 def run_child(name: str, movie: Path, args) -> dict:
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from bench.memory import rss_anon
+    from bench.memory import run_sampled
 
     cmd = [sys.executable, "-m", "bench.dfof_bench", "--child", name, "--movie", str(movie)]
     cmd += (["--budget", args.budget] if args.budget else [])
     cmd += (["--exact-frames", str(args.exact_frames)] if args.exact_frames else [])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src"),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    with subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          text=True) as proc:
-        first = proc.stdout.readline().strip()
-        if first != "READY":
-            proc.wait()
-            return {"error": first or f"exit {proc.returncode}"}
-        base = rss_anon(proc.pid) or 0
-        peak, done = [base], threading.Event()
-
-        def sample() -> None:
-            while not done.is_set():
-                peak[0] = max(peak[0], rss_anon(proc.pid) or 0)
-                time.sleep(0.005)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        proc.stdin.write("GO\n")
-        proc.stdin.flush()
-        out = proc.stdout.read().strip().splitlines()
-        proc.wait()
-        done.set()
-        sampler.join()
-    if proc.returncode != 0 or not out:
-        return {"error": f"exit {proc.returncode}"}
-    info = json.loads(out[-1])
-    info["peak_mib"] = (peak[0] - base) / MIB
-    info["rate"] = info["frames"] * info["pixels"] / info["seconds"]
+    info = run_sampled(cmd)
+    if "error" not in info:
+        info["rate"] = info["frames"] * info["pixels"] / info["seconds"]
     return info
 
 

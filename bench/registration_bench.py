@@ -35,9 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -49,19 +47,27 @@ MIB = 1024**2
 
 # -- the data --------------------------------------------------------------------------------------
 
+def _data_paths(out: Path, stem: str) -> tuple[Path, Path]:
+    """The movie and its ground truth in ``out`` (made if missing)."""
+    out.mkdir(parents=True, exist_ok=True)
+    return out / f"{stem}.tif", out / f"{stem}.npz"
+
+
+def _say_writing(tif: Path, nbytes: int, quiet: bool) -> None:
+    if not quiet:
+        print(f"writing {tif} ({nbytes / 2**30:.2f} GiB, with motion) ...", flush=True)
+
+
 def ensure_data(out: Path, frames: int, size: int, warp: bool, quiet: bool = False) -> tuple[Path, Path]:
     """``(movie.tif, truth.npz)`` in ``out``, made when missing."""
     import tifffile
 
     from imfun.synthdata import Motion, move_movie, rigid_walk, smooth_warp, two_photon_movie
 
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"moving_{'warp_' if warp else ''}{frames}x{size}x{size}"
-    tif, truth = out / f"{stem}.tif", out / f"{stem}.npz"
+    tif, truth = _data_paths(out, f"moving_{'warp_' if warp else ''}{frames}x{size}x{size}")
     if tif.exists() and truth.exists():
         return tif, truth
-    if not quiet:
-        print(f"writing {tif} ({frames * size * size * 2 / MIB:.0f} MiB, with motion) ...", flush=True)
+    _say_writing(tif, frames * size * size * 2, quiet)
     n_cells = max(3, size * size // 1000)
     shifts = rigid_walk(frames, 8.0, seed=1)
     motion = Motion(shifts)
@@ -99,13 +105,10 @@ def ensure_big_data(out: Path, gib: float, size: int, quiet: bool = False) -> tu
 
     frames = int(gib * 2**30 / (2 * size * size))
     frames = frames // 1000 * 1000 if frames >= 1000 else max(100, frames // 100 * 100)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = f"moving_big_{frames}x{size}x{size}"
-    tif, truth = out / f"{stem}.tif", out / f"{stem}.npz"
+    tif, truth = _data_paths(out, f"moving_big_{frames}x{size}x{size}")
     if tif.exists() and truth.exists():
         return tif, truth
-    if not quiet:
-        print(f"writing {tif} ({frames * size * size * 2 / 2**30:.2f} GiB, with motion) ...", flush=True)
+    _say_writing(tif, frames * size * size * 2, quiet)
     period = 500
     clean = two_photon_movie(period, (size, size), n_cells=max(3, size * size // 1000), seed=2,
                              noise=False).movie
@@ -313,7 +316,7 @@ def child(args) -> None:
 def run_child(name: str, data: Path, args, res_dir: Path) -> dict:
     if str(ROOT) not in sys.path:  # run as a script, the bench package is beside this file
         sys.path.insert(0, str(ROOT))
-    from bench.memory import rss_anon
+    from bench.memory import run_sampled
 
     res = res_dir / f"reg_{name}.npz"
     res.unlink(missing_ok=True)
@@ -321,40 +324,10 @@ def run_child(name: str, data: Path, args, res_dir: Path) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--child", name, "--data", str(data), "--result", str(res),
            "--block", str(args.block), "--order", str(args.order)] + \
         (["--budget", args.budget] if args.budget else [])
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src"),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    # the with block closes the pipes whatever happens (ResourceWarning otherwise)
-    with subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          text=True) as proc:
-        first = proc.stdout.readline().strip()
-        if first != "READY":
-            proc.wait()
-            return json.loads(first) if first.startswith("{") else {"error": first or "no output"}
-        base = rss_anon(proc.pid) or 0
-        peak = [base]
-        done = threading.Event()
-
-        def sample():
-            while not done.is_set():
-                v = rss_anon(proc.pid)
-                if v is not None:
-                    peak[0] = max(peak[0], v)
-                time.sleep(0.005)
-
-        th = threading.Thread(target=sample, daemon=True)
-        th.start()
-        proc.stdin.write("GO\n")
-        proc.stdin.flush()
-        out = proc.stdout.read().strip().splitlines()
-        proc.wait()
-        done.set()
-        th.join()
-    if proc.returncode != 0 or not out:
-        return {"error": f"exit {proc.returncode}"}
-    info = json.loads(out[-1])
-    info["peak_mib"] = (peak[0] - base) / MIB
-    with np.load(res) as z:
-        info.update({k: z[k] for k in z.files})
+    info = run_sampled(cmd)
+    if "error" not in info:
+        with np.load(res) as z:
+            info.update({k: z[k] for k in z.files})
     return info
 
 
