@@ -1,4 +1,4 @@
-"""Block plans: runs aligned to a reduction's multiple, and the parallel copy of a view."""
+"""Block plans: runs aligned to a reduction's multiple; frames copied by threads."""
 
 import itertools
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imfun.engine.blocks import aligned, parallel_copy, spans
+from imfun.engine.blocks import aligned, spans
 from imfun.fseq import FSeq_arr
 
 
@@ -30,13 +30,17 @@ def test_binned_summary_is_the_same_at_any_budget():
     np.testing.assert_allclose(tiny.pnr, ref.pnr, rtol=1e-5)
 
 
-def test_parallel_copy_equals_numpy_copy(monkeypatch):
-    from imfun.engine import blocks
+def test_copy_frames_equals_numpy_copy_in_threads(monkeypatch):
+    from imfun.readers import base
 
-    monkeypatch.setattr(blocks, "PARALLEL_COPY_BYTES", 0)  # threads even for small arrays
+    monkeypatch.setattr(base, "THREADED_COPY_BYTES", 0)  # threads even for small arrays
     rng = np.random.default_rng(0)
     big = rng.integers(0, 1000, (9, 50, 70), dtype=np.uint16)
     for view in (big, big[::2], big[:, 10:30], big[3:4]):
-        out = parallel_copy(view, workers=2)
+        out = base.copy_frames(view)
         np.testing.assert_array_equal(out, view)
         assert out.flags.c_contiguous and out.flags.owndata and not np.shares_memory(out, big)
+    frames = np.array([8, 0, 3, 3, 5])
+    out = base.copy_frames(big[:, 5:9], frames)
+    np.testing.assert_array_equal(out, big[frames, 5:9])
+    assert out.flags.c_contiguous and not np.shares_memory(out, big)

@@ -251,8 +251,7 @@ class CountingReader(ArrayReader):
 
 
 def test_dfof_of_a_parent_read_whole_frames_stays_within_the_budget():
-    """A decoder-like parent: the parent frames of a span read at once and the next span's read
-    ahead in a thread, within the same bound."""
+    """A decoder-like parent: the parent frames of a span read at once, within the same bound."""
     a = np.random.default_rng(0).integers(100, 200, (220, 128, 128)).astype(np.uint16)
     budget = 16 * 2**20
     d = FrameSequence(CountingReader(a)).dfof(baseline_frames=101, budget=budget)
@@ -290,10 +289,10 @@ def write_grey_h264(path, frames, rate=10):
     return path
 
 
-@pytest.mark.parametrize("budget", [256 * 2**10, 256 * 2**20])  # spans of 5 frames read ahead; one span
+@pytest.mark.parametrize("budget", [256 * 2**10, 256 * 2**20])  # many spans of 5 frames; one span
 def test_dfof_of_a_video_equals_the_whole_array(tmp_path, budget):
-    """The case of the speed goal, small: a grey H.264 movie (a decoder: whole frames, read once,
-    the next span's frames decoded while a span is computed) of frames with over 1024 pixels
+    """The case of the speed goal, small: a grey H.264 movie (a decoder: whole frames, read once)
+    of frames with over 1024 pixels
     (the min/max networks' path); equal to the whole decoded movie computed at once."""
     from imfun.analysis.baseline import relative_baseline
     from imfun.fseq import open_seq

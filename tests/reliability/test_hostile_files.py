@@ -351,6 +351,10 @@ def test_imagej_stack_with_a_circular_chain_opens_from_its_header(tmp_path):
     n_tags = struct.unpack_from(order + "H", raw, last)[0]
     struct.pack_into(order + "I", raw, last + 2 + 12 * n_tags, first)  # the last IFD points to the first
     path.write_bytes(bytes(raw))
+    from imfun.readers.tiff import _imagej_intact
+
+    with tifffile.TiffFile(path) as tif:
+        assert _imagej_intact(tif)  # read from the header: the chain is not walked
     code = ("import sys, numpy as np\nfrom imfun.fseq import open_seq\n"
             "fs = open_seq(sys.argv[1])\nnp.save(sys.argv[2], np.asarray(fs))\n")
     out = tmp_path / "frames.npy"

@@ -19,9 +19,7 @@ frames whatever the crop (files without cheap crops, pipelines), the span is
 made small enough for its parent frames to fit in that eighth (or, for a span
 of a quarter window, in up to half the budget; for a span as long as its halo, in
 up to a quarter), so that they are read (decoded) once, not once per strip:
-consecutive spans share their overlap, and the first frames the next span adds
-(a thirty-second of the budget) are read in a thread while a span is computed,
-so that a video decodes while the baseline is filtered.  Only when even a
+consecutive spans share their overlap.  Only when even a
 span of one grid step does not fit are they read strip by strip, which is slow
 for videos.  With the engine's own blocks a ΔF/F sequence stays within its
 budget (plus interpreter and library overhead).
@@ -31,8 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import os
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -52,7 +49,6 @@ if TYPE_CHECKING:
 _WORK_PER_FRAME = 40
 _WORK_PER_ITEM_BYTE = 4
 _WORK_FLOAT_STAGES = 40
-_AHEAD_BUDGET = 1 / 32  # parent frames read ahead for the next span, as a fraction of the budget
 _WORKERS = max(1, min(8, os.cpu_count() or 1))  # strips filtered at once (numpy and scipy release the GIL)
 
 
@@ -110,7 +106,6 @@ class _RunningReader(DerivedReader):
         self.float_stages = method in ("maximin", "mean")  # filters working on float64 copies
         self._chunk_cache = None
         self._prev = None  # (first, frames, crop): the parent frames of the last span
-        self._ahead = None  # (lo, hi, crop, Future): parent frames being read for the next span
 
     def _compute(self, chunk: np.ndarray, start: int, rows: tuple[int, int]) -> np.ndarray:
         """The frames ``rows`` of ``chunk`` (parent frames from ``start``)."""
@@ -210,57 +205,18 @@ class _RunningReader(DerivedReader):
         if prev is not None and prev[2] == crop:
             a, b = max(lo, prev[0]), min(hi, prev[0] + len(prev[1]))
         if b <= a:
-            chunk = self._read_new(lo, hi, crop)
+            chunk = self.parent._read_positions(np.arange(lo, hi), crop)
         else:
             chunk = np.empty((hi - lo, *prev[1].shape[1:]), prev[1].dtype)
             chunk[a - lo:b - lo] = prev[1][a - prev[0]:b - prev[0]]
             if lo < a:
-                chunk[:a - lo] = self._read_new(lo, a, crop)
+                chunk[:a - lo] = self.parent._read_positions(np.arange(lo, a), crop)
             if b < hi:
-                chunk[b - lo:] = self._read_new(b, hi, crop)
+                chunk[b - lo:] = self.parent._read_positions(np.arange(b, hi), crop)
         del prev
         if keep:
             self._prev = (lo, chunk, crop)
         return chunk
-
-    def _read_new(self, lo: int, hi: int, crop) -> np.ndarray:
-        """Parent frames ``lo..hi``, from the frames read ahead when they start there."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None or ahead[0] != lo or ahead[2] != crop:
-            return self.parent._read_positions(np.arange(lo, hi), crop)
-        frames = ahead[3].result()[:hi - lo]
-        if lo + len(frames) == hi:
-            return frames
-        return np.concatenate([frames, self.parent._read_positions(np.arange(lo + len(frames), hi), crop)])
-
-    def _start_ahead(self, first: int, have: int, crop) -> None:
-        """Read, in a thread, the parent frames from ``have`` on that the span from ``first``
-        needs (at most :data:`_AHEAD_BUDGET` of the budget), while this span is computed (a video
-        decodes while the baseline is filtered)."""
-        last = self._span_end(first, first + self._span_frames(crop))
-        lo, hi = self._chunk_range(first, last)
-        lo = max(lo, have)
-        hi = min(hi, lo + max(1, int(self._budget() * _AHEAD_BUDGET) // self._parent_frame_nbytes(crop)))
-        if lo >= hi:
-            return
-        done: Future = Future()
-        run = contextvars.copy_context().run
-
-        def read() -> None:
-            try:
-                done.set_result(run(self.parent._read_positions, np.arange(lo, hi), crop))
-            except BaseException as exc:  # raised where the frames are used
-                done.set_exception(exc)
-
-        self._ahead = (lo, hi, crop, done)
-        threading.Thread(target=read, name="imfun-dfof-ahead", daemon=True).start()
-
-    def close(self) -> None:
-        """Wait for frames being read ahead, then close the parent's files."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            wait([ahead[3]])
-        super().close()
 
     def _compute_span(self, first: int, last: int, crop) -> np.ndarray:
         """Frames ``first..last``, filtered in strips of rows in threads; the parent frames are
@@ -277,8 +233,6 @@ class _RunningReader(DerivedReader):
         chunk = None
         if row_values * shape[0] * itemsize <= self._chunk_budget(crop):
             chunk = self._read_chunk(lo, hi, crop, keep=last < len(self.parent))
-            if last < len(self.parent) and not self._cheap_strips():
-                self._start_ahead(last, hi, crop)
         whole = crop or (slice(0, self.shape[1], 1), slice(0, self.shape[2], 1))
         whole_cols = slice(0, shape[1], 1)
         res = np.empty((last - first, *shape), self.dtype)

@@ -15,8 +15,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
-import numpy as np
-
 WORK_ITEMSIZE = 8  # reductions work in float64
 T = TypeVar("T")
 
@@ -59,31 +57,6 @@ def aligned(runs: list[tuple[int, int]], multiple: int) -> list[tuple[int, int]]
     cuts = sorted({stop - stop % multiple for _, stop in runs[:-1]} - {0})
     bounds = [runs[0][0], *cuts, runs[-1][1]]
     return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
-
-
-PARALLEL_COPY_BYTES = 64 * 1024**2  # below this, one thread copies faster than threads start
-
-
-def parallel_copy(view: np.ndarray, workers: int | None = None) -> np.ndarray:
-    """A C-contiguous copy of an array (a memory-map view, say), its first axis split among
-    threads: page faults on both sides and the copying run on every core.
-
-    >>> a = np.arange(24).reshape(4, 2, 3)
-    >>> b = parallel_copy(a[::2])
-    >>> bool((b == a[::2]).all()), b.flags.owndata
-    (True, True)
-    """
-    workers = workers or default_workers()
-    if view.nbytes < PARALLEL_COPY_BYTES or workers == 1 or len(view) < 2:
-        return np.array(view, copy=True, order="C")
-    out = np.empty(view.shape, view.dtype)
-
-    def copy(start, stop):
-        out[start:stop] = view[start:stop]
-
-    for _ in ordered_map(copy, spans(len(view), -(-len(view) // (4 * workers))), workers):
-        pass
-    return out
 
 
 def ordered_map(fn: Callable[..., T], items: list[tuple], workers: int = 1) -> Iterator[tuple[tuple, T]]:

@@ -89,21 +89,12 @@ def bar_class() -> type:
 
 
 class QuietBar:
-    """The bar of work that shows nothing: tqdm's interface, without importing tqdm (which
-    costs a fresh process tens of milliseconds)."""
+    """The bar of work that shows nothing: the part of tqdm's interface the library uses,
+    without importing tqdm (which costs a fresh process tens of milliseconds)."""
 
     disable = True
 
-    def __init__(self, total: int | None = None):
-        self.total, self.n = total, 0
-
     def update(self, n: int = 1) -> None:
-        self.n += n
-
-    def set_description(self, *args, **kwargs) -> None:
-        pass
-
-    def set_postfix(self, *args, **kwargs) -> None:
         pass
 
     def close(self) -> None:
@@ -141,7 +132,7 @@ def progress(total: int | None = None, desc: str = "", enable: bool | None = Non
         costs nothing.
     """
     if not shown(enable):
-        return QuietBar(total)
+        return QuietBar()
     cls = bar_class()
     kwargs = {} if cls.__module__ != "tqdm.std" else {"dynamic_ncols": True}
     return cls(total=total, desc=desc, disable=False, unit=unit, leave=False, delay=delay, **kwargs)

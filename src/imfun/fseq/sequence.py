@@ -17,7 +17,7 @@ from ..dist.methods import DaskMixin
 from ..engine import execute
 from ..engine import pixels as _pixels
 from ..engine import reduce as _reduce_ops
-from ..engine.blocks import frames_per_block, parallel_copy, read_ahead, spans
+from ..engine.blocks import frames_per_block, read_ahead, spans
 from ..engine.progress import progress
 from ..errors import (
     EmptySequenceError,
@@ -27,7 +27,7 @@ from ..errors import (
     UnknownArgumentError,
 )
 from ..export.methods import ExportMixin
-from ..readers.base import ArrayReader, Reader, apply_crop
+from ..readers.base import ArrayReader, Reader, apply_crop, copy_frames
 from ..registration.methods import RegistrationMixin
 from ..selection import crop_shape, fslice_positions, index_positions, normalize_crop
 
@@ -275,7 +275,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
         if not self.fns and dtype == self.dtype and self.reader.cheap_crop:
             # a memory map or chunked store fills the result in one read: no block copies
             block = self._read_positions(positions, crop_r)
-            return block if self.reader.is_fresh(block) else parallel_copy(block)
+            return block if self.reader.is_fresh(block) else copy_frames(block)
         out = None
         # blocks come converted (checked: a narrowing conversion never wraps, see imfun.dtypes)
         for start, block in self.iter_blocks(fslice, crop_r, dtype=dtype, budget=budget):

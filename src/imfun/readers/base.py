@@ -374,12 +374,38 @@ def thread_map(fn, items: list) -> list:
         return list(pool.map(fn, items))
 
 
-GATHER_IN_THREADS = 64 * 1024**2  # bytes of scattered frames above which threads copy them
+THREADED_COPY_BYTES = 64 * 1024**2  # frames to copy above which threads share the copying
+
+
+def copy_frames(arr: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
+    """A fresh C-contiguous copy of ``arr[frames]`` (all frames when None), the frames split
+    among threads when it is large: page faults and copying run on every core.
+
+    >>> a = np.arange(40).reshape(10, 2, 2)
+    >>> copy_frames(a[:, :1], np.array([7, 2]))[:, 0, 1]
+    array([29,  9])
+    """
+    n = len(arr) if frames is None else len(frames)
+    workers = file_workers(n)
+    if n * (arr[0].nbytes if len(arr) else 0) < THREADED_COPY_BYTES or workers == 1:
+        return np.array(arr, order="C") if frames is None else arr[frames]  # fancy indexing copies
+    out = np.empty((n, *arr.shape[1:]), arr.dtype)
+    bounds = np.linspace(0, n, 2 * workers + 1).astype(int)
+
+    def copy(i: int) -> None:
+        a, b = bounds[i], bounds[i + 1]
+        if frames is None:
+            out[a:b] = arr[a:b]
+        else:  # indices are valid: mode='clip' spares take's buffered copy
+            np.take(arr, frames[a:b], axis=0, out=out[a:b], mode="clip")
+
+    thread_map(copy, list(range(2 * workers)))
+    return out
 
 
 def gather(arr: np.ndarray, frames: np.ndarray | slice, crop: Crop = None) -> np.ndarray:
     """``arr[frames]`` cropped, for an array or memory map: a view for a regular run, else a
-    copy, which several threads make when it is large (page faults and copying on every core).
+    copy of the cropped frames (:func:`copy_frames`).
 
     >>> a = np.arange(40).reshape(10, 2, 2)
     >>> gather(a, np.array([7, 2]), (slice(0, 1), slice(None)))[:, 0, 1]
@@ -388,20 +414,7 @@ def gather(arr: np.ndarray, frames: np.ndarray | slice, crop: Crop = None) -> np
     sl = as_slice(frames) if not isinstance(frames, slice) else frames
     if sl is not None:
         return apply_crop(arr[sl], crop)
-    view = arr if crop is None else arr[(slice(None), *crop)]
-    n_bytes = len(frames) * (view[0].nbytes if len(view) else 0)
-    workers = file_workers(len(frames))
-    if n_bytes < GATHER_IN_THREADS or workers == 1:
-        return np.asarray(view[frames])
-    out = np.empty((len(frames), *view.shape[1:]), view.dtype)
-    bounds = np.linspace(0, len(frames), 2 * workers + 1).astype(int)
-
-    def copy(i: int) -> None:
-        a, b = bounds[i], bounds[i + 1]
-        np.take(view, frames[a:b], axis=0, out=out[a:b], mode="clip")  # valid: no buffered copy
-
-    thread_map(copy, list(range(2 * workers)))
-    return out
+    return copy_frames(arr if crop is None else arr[(slice(None), *crop)], frames)
 
 
 class FilesReader(Reader):
