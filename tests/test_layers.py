@@ -88,3 +88,59 @@ def test_a_reader_from_an_entry_point_opens_with_open_seq(plugin_dist, tmp_path)
     np.testing.assert_array_equal(np.asarray(fs), 2 * data)
     assert "testplug" in [e.name for e in registry.formats()]
     assert "scale" in [o.name for o in registry.all_options()]
+
+
+# -- what a fresh process imports ----------------------------------------------------------
+
+_IMPORTS_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy
+    before = set(sys.modules)
+    import imfun.fseq
+    at_import = sorted(set(sys.modules) - before)
+    opened = {}
+    for path in sys.argv[1:]:
+        before = set(sys.modules)
+        fs = imfun.fseq.open_seq(path)
+        fs.mean_frame(), fs[0], fs.mask_reduce(numpy.ones(fs.frame_shape[:2], bool))
+        opened[path] = sorted(set(sys.modules) - before)
+    print(json.dumps({"import": at_import, "open": opened}))
+""")
+
+
+def test_a_fresh_process_imports_only_what_its_format_needs(tmp_path):
+    """``import imfun.fseq`` imports no reader, codec or heavy library (not even pathlib, ~5 ms),
+    and opening and reducing a TIFF, a glob of PNG files or a folder of TIFF frames imports only
+    those readers: not the Leica or Zarr readers their claims tests belong to, nor pathlib."""
+    import subprocess
+
+    import tifffile
+    from PIL import Image
+
+    frames = np.arange(3 * 8 * 10, dtype=np.uint16).reshape(3, 8, 10)
+    tifffile.imwrite(tmp_path / "stack.tif", frames, photometric="minisblack")
+    (tmp_path / "png").mkdir()
+    (tmp_path / "tifs").mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f.astype(np.uint8)).save(tmp_path / "png" / f"f{i}.png")
+        tifffile.imwrite(tmp_path / "tifs" / f"f{i}.tif", f)
+    paths = [str(tmp_path / "stack.tif"), str(tmp_path / "png" / "*.png"), str(tmp_path / "tifs")]
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_SCRIPT, *paths], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    report = json.loads(done.stdout)
+    heavy = ("pathlib", "scipy", "tifffile", "PIL", "tqdm", "dask", "threading", "dataclasses", "glob")
+    from imfun.readers.catalog import BUILTIN
+
+    readers = {ref.partition(":")[0] for spec in BUILTIN for ref in (spec["opener"], spec.get("claims"))
+               if isinstance(ref, str)}
+    assert not [m for m in report["import"] if m.split(".")[0] in heavy or m in readers]
+    for path, modules in report["open"].items():
+        unwanted = [m for m in modules if m.split(".")[0] in ("pathlib", "scipy", "zarr", "h5py")
+                    or m in ("imfun.readers.leica", "imfun.readers.zarr", "imfun.readers.scanimage")]
+        assert not unwanted, (path, unwanted)
+    assert "imfun.readers.tiff" in report["open"][paths[0]]
+    assert "imfun.readers.images" in report["open"][paths[1]]
+    assert "imfun.readers.leica_files" in report["open"][paths[1]]  # its claims test ran

@@ -40,13 +40,13 @@ def test_grouped_reads_equal_numpy(tmp_path_factory, seed, n, budget):
 def test_scattered_rois_make_several_groups_and_touch_few_pixels():
     masks = [np.zeros((512, 512), bool) for _ in range(3)]
     masks[0][10:20, 10:20] = masks[1][400:410, 30:40] = masks[2][200:210, 480:490] = True
-    red = RoiTraces(masks, (512, 512))
+    red = RoiTraces(masks)
     assert len(red.groups) == 3
     touched = sum((rel[0].stop - rel[0].start) * (rel[1].stop - rel[1].start) for rel, *_ in red.groups)
     assert touched == 300
     near = [np.zeros((64, 64), bool) for _ in range(2)]
     near[0][10:20, 10:20] = near[1][12:22, 14:24] = True
-    assert len(RoiTraces(near, (64, 64)).groups) == 1
+    assert len(RoiTraces(near).groups) == 1
 
 
 def test_colour_frames_and_the_dask_engine(tmp_path):

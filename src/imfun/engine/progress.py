@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import builtins
-import importlib.util
 import sys
 
 from .. import config
@@ -79,6 +78,8 @@ def shown(enable: bool | None = None) -> bool:
 def bar_class() -> type:
     """The tqdm class for a bar now: tqdm's notebook bar under a kernel (when ipywidgets,
     which draws it, is installed), else the terminal bar."""
+    import importlib.util
+
     if in_kernel() and importlib.util.find_spec("ipywidgets") is not None:
         from tqdm.notebook import tqdm as notebook_tqdm
 

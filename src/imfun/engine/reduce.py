@@ -11,6 +11,7 @@ frames.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -293,19 +294,17 @@ class RoiTraces(Reduction):
     boxes of groups of nearby ROIs instead, so far fewer pixels are touched.
     """
 
-    def __init__(self, weights: list[np.ndarray], frame_shape: tuple[int, int]):
+    def __init__(self, weights: list[np.ndarray]):
         self.n_rois = len(weights)
-        union = np.zeros(frame_shape, bool)
-        for w in weights:
-            union |= w != 0
-        self.bbox = _box(union)
+        boxes = [_box(w if w.dtype == bool else w != 0) for w in map(np.asarray, weights)]
+        self.bbox = functools.reduce(_union, boxes)
         # per group: its box relative to the bbox, its ROIs, and each ROI's pixels and weights
         # in the box, laid end to end (a sparse matrix in plain numpy: no scipy import)
         self.groups = []
-        for box, members in _grouped_boxes([_box(np.asarray(w) != 0) for w in weights], self.bbox):
+        for box, members in _grouped_boxes(boxes, self.bbox):
             cols, vals, starts = [], [], []
             for i in members:
-                w = np.asarray(weights[i], np.float64)[box].ravel()
+                w = np.asarray(weights[i])[box].astype(np.float64).ravel()  # the box only: fast
                 idx = np.flatnonzero(w)
                 starts.append(sum(len(c) for c in cols))
                 cols.append(idx)

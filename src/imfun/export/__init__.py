@@ -5,7 +5,13 @@ The ``FrameSequence`` methods (``export_img``, ``export_movie_anim``,
 :func:`to_movie` lays several sequences side by side in one movie.
 """
 
-from .atomic import atomic_target
+
+
+def atomic_target(*args, **kwargs):
+    """Write to a target atomically; see :func:`imfun.export.atomic.atomic_target`."""
+    from .atomic import atomic_target as _atomic_target  # on use: it imports pathlib and signal
+
+    return _atomic_target(*args, **kwargs)
 
 
 def to_movie(fslist, video_name, fps=None, titles=None, ncols=None, cmap=None, vmin=None, vmax=None,

@@ -7,7 +7,10 @@ The methods are thin: the work is done in :mod:`imfun.export.images`,
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ExportMixin:

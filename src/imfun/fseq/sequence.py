@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Sequence
 from functools import reduce as _reduce
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from .. import config
 from ..analysis.methods import AnalysisMixin
@@ -167,6 +168,8 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
 
     def source_paths(self) -> list[Path]:
         """Files that the frames are read from (empty for in-memory arrays)."""
+        from pathlib import Path  # on use: pathlib costs ``import imfun.fseq`` ~5 ms
+
         paths = getattr(self.reader, "paths", None)
         return [Path(p) for p in paths] if paths else []
 
@@ -309,6 +312,8 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
 
     def _subsequence(self, positions: np.ndarray, index=None) -> FrameSequence:
         """A lazy sequence of some of this one's frames (same reader, pipeline, meta)."""
+        import copy
+
         new = copy.copy(self)
         new._frames = self.source_frames(positions)
         new.fns = list(self.fns)
@@ -442,7 +447,7 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
 
     # -- ROI traces -------------------------------------------------------------
     def _roi_traces(self, weights: list[np.ndarray], fslice, budget, engine=None) -> np.ndarray:
-        reduction = _reduce_ops.RoiTraces(weights, self.frame_shape[:2])
+        reduction = _reduce_ops.RoiTraces(weights)
         # read only the rows and columns that the ROIs span (free for memory maps)
         return self._reduce(reduction, fslice, reduction.bbox, budget, "ROI traces", engine)
 

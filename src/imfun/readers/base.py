@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import threading
+from _thread import RLock  # threading.RLock itself, without importing threading
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -122,7 +122,7 @@ class Reader(ABC):
         self = super().__new__(cls)
         # remembered for pickling: a reader pickles how it was made, not its handles
         self._init_args = (args, kwargs)
-        self._lock = threading.RLock()
+        self._lock = RLock()
         return self
 
     # -- reading ---------------------------------------------------------
@@ -197,12 +197,12 @@ class Reader(ABC):
     def __setstate__(self, state):
         if "layout" in state:
             self.__dict__.update(state["layout"])
-            self._lock = threading.RLock()
+            self._lock = RLock()
             self._mm = None
             return
         args, kwargs = state["init_args"]
         self._init_args = (args, kwargs)
-        self._lock = threading.RLock()
+        self._lock = RLock()
         self.__init__(*args, **kwargs)
 
     def __repr__(self) -> str:

@@ -10,6 +10,8 @@ so ``import imfun.fseq`` and the first ``open_seq`` stay cheap.
 
 from __future__ import annotations
 
+import os
+
 from .options import ARRAY, AXES, CH, DATASET, KIND, LEVEL, RECORD, ROI, SERIES, XMLNAME, Z
 
 TIFF_ENDINGS = (".tif", ".tiff", ".ome.tif", ".ome.tiff", ".btf", ".tf8")
@@ -19,6 +21,8 @@ TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, bo
 NPY_MAGIC = b"\x93NUMPY"
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 MLF_TEXTS = (b"moor flpi live image data file v2", b"moorflpi live image data file v3")
+ZARR_ENDINGS = (".zarr", ".ome.zarr")
+ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")  # files that make a folder a Zarr store
 
 
 def is_tiff(head: bytes) -> bool:
@@ -47,6 +51,18 @@ def no_bytes(head: bytes) -> bool:
     return not head
 
 
+def is_zarr_store(src) -> bool:
+    """A folder is a Zarr store when it ends in .zarr or holds Zarr metadata files (checked
+    here, so that opening a folder of frame files does not import the Zarr reader)."""
+    from .registry import file_ending
+
+    path = src.names[0]
+    if not os.path.isdir(path):
+        return False
+    return file_ending(path) in ZARR_ENDINGS or any(os.path.isfile(os.path.join(path, m))
+                                                    for m in ZARR_METADATA)
+
+
 _VENDOR = {"extra": "vendor", "options": (SERIES, CH, Z),
            "contents": "imfun.readers.vendor:list_vendor_contents"}
 SCANIMAGE_ENDINGS = (".tif", ".tiff", ".btf", ".tf8")
@@ -58,7 +74,7 @@ BUILTIN: tuple[dict, ...] = (
          seq_name="FSeq_scanimage"),
     # single=False: one file with an XML beside it is more likely a multi-page TIFF than a one-frame export
     dict(name="leica", opener="imfun.readers.leica:open_leica_images", endings=IMAGE_ENDINGS,
-         collection=True, single=False, claims="imfun.readers.leica:claims", priority=10,
+         collection=True, single=False, claims="imfun.readers.leica_files:claims", priority=10,
          options=(CH, XMLNAME), seq_name="FSeq_imgleic",
          description="image files exported by Leica LAS AF / LAS X with their XML"),
     dict(name="tiff-files", opener="imfun.readers.tiff:open_tiff_files", endings=TIFF_ENDINGS,
@@ -81,8 +97,8 @@ BUILTIN: tuple[dict, ...] = (
          contents="imfun.readers.hdf5:list_hdf5_contents", container="dataset",
          seq_name="FSeq_hdf5",
          description="HDF5 data set (h5py); dataset= names it, axes= says where time is"),
-    dict(name="zarr", opener="imfun.readers.zarr:open_zarr", endings=(".zarr", ".ome.zarr"), sniff=no_bytes,
-         claims="imfun.readers.zarr:claims", directory=True, extra="zarr",
+    dict(name="zarr", opener="imfun.readers.zarr:open_zarr", endings=ZARR_ENDINGS, sniff=no_bytes,
+         claims=is_zarr_store, directory=True, extra="zarr",
          options=(ARRAY, LEVEL, AXES, CH, Z), container="array", seq_name="FSeq_zarr",
          description="Zarr store (format 2/3) or OME-Zarr image; array= and level= choose"),
     dict(name="video", opener="imfun.readers.video:open_video", endings=VIDEO_ENDINGS, extra="video",

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -91,14 +90,17 @@ def pick_channel(frame: np.ndarray, ch) -> np.ndarray:
     return frame[..., channel_index(ch, frame.shape[-1], (), "an image")]
 
 
-@dataclass
+# plain classes, not dataclasses: making a dataclass costs ``import imfun.fseq`` about a millisecond
 class Dims:
     """A source's dimensions: sizes by letter (in storage order), scales, channel names."""
 
-    sizes: dict[str, int]
-    scales: dict[str, AxisScale | None] = field(default_factory=dict)
-    channel_names: Sequence[str] = ()
-    source: str = "the data"
+    def __init__(self, sizes: dict[str, int], scales: dict[str, AxisScale | None] | None = None,
+                 channel_names: Sequence[str] = (), source: str = "the data"):
+        self.sizes, self.scales = sizes, {} if scales is None else scales
+        self.channel_names, self.source = channel_names, source
+
+    def __repr__(self) -> str:
+        return f"Dims({self.sizes!r}, {self.scales!r}, {self.channel_names!r}, {self.source!r})"
 
     def size(self, letter: str) -> int:
         return int(self.sizes.get(letter, 1))
@@ -108,7 +110,6 @@ class Dims:
         return " ".join(f"{a}={n}" for a, n in self.sizes.items())
 
 
-@dataclass
 class Selection:
     """What a reader reads for a choice of ``ch`` and ``z`` (see the module text).
 
@@ -118,15 +119,16 @@ class Selection:
     index of every other dimension.
     """
 
-    frame: str | None
-    rows: str
-    cols: str
-    channel: str | None
-    fixed: dict[str, int]
-    shape: tuple[int, ...]
-    axes: list[AxisScale | None]
-    channel_names: list[str]
-    notes: list[str] = field(default_factory=list)
+    def __init__(self, frame: str | None, rows: str, cols: str, channel: str | None,
+                 fixed: dict[str, int], shape: tuple[int, ...], axes: list[AxisScale | None],
+                 channel_names: list[str], notes: list[str] | None = None):
+        self.frame, self.rows, self.cols, self.channel = frame, rows, cols, channel
+        self.fixed, self.shape, self.axes = fixed, shape, axes
+        self.channel_names, self.notes = channel_names, [] if notes is None else notes
+
+    def __repr__(self) -> str:
+        return (f"Selection(frame={self.frame!r}, rows={self.rows!r}, channel={self.channel!r}, "
+                f"fixed={self.fixed!r}, shape={self.shape!r})")
 
     def index(self, frame: int, channel: int | None = None) -> dict[str, int]:
         """The index of every non-spatial dimension for one frame (and one kept channel)."""

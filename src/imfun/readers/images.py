@@ -185,7 +185,7 @@ class ImageFilesReader(FilesReader):
 
 def open_images(source: Source, ch=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_glob`."""
-    return ImageFilesReader([str(f) for f in source.files], ch=ch, source=source.given)
+    return ImageFilesReader(source.names, ch=ch, source=source.given)
 
 
 __all__ = ["ENDINGS", "ImageFilesReader", "decode_image", "open_images"]

@@ -38,75 +38,14 @@ from ..errors import CorruptFileError, MetadataWarning
 from . import registry
 from .base import Reader
 from .images import ImageFilesReader
+from .leica_files import claims, find_leica_xml, looks_like_leica_xml
 
-_MARKERS = (b"<Data>", b"<Image", b"LeicaImage", b"ImageDescription")
-_HEAD_BYTES = 4096
 _FILETIME_EPOCH = _dt.datetime(1601, 1, 1, tzinfo=_dt.UTC)
 # the last FILETIME a datetime can hold (end of year 9999); larger values are damage
 _FILETIME_MAX = 10 * ((_dt.datetime(9999, 12, 31, tzinfo=_dt.UTC) - _FILETIME_EPOCH)
                       // _dt.timedelta(microseconds=1))
 # DimID as numbers (LAS X, LAS AF) or letters (the _Properties twin)
 _DIM_NAMES = {"1": "x", "2": "y", "3": "z", "4": "t", "x": "x", "y": "y", "z": "z", "t": "t"}
-
-
-# -- finding the description ------------------------------------------------------
-def looks_like_leica_xml(path: str | os.PathLike) -> bool:
-    """Cheap check: does the start of the file name a Leica image description?"""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_HEAD_BYTES)
-    except OSError:
-        return False
-    return any(m in head for m in _MARKERS)
-
-
-def _stem(path: Path) -> str:
-    stem = path.stem
-    return stem[: -len("_Properties")] if stem.endswith("_Properties") else stem
-
-
-def _matches(xml_stem: str, image_stem: str) -> bool:
-    """Whether an XML's name is a prefix of an image's, ending at a separator."""
-    x, im = xml_stem.lower(), image_stem.lower()
-    if not im.startswith(x):
-        return False
-    return len(im) == len(x) or not im[len(x)].isalnum()
-
-
-def find_leica_xml(image: str | os.PathLike, check: bool = True) -> Path | None:
-    """The Leica XML description that belongs to an image file, or None.
-
-    Looks beside the image and in a ``MetaData/`` subfolder for ``.xml`` files
-    whose name (without ``_Properties``) is the longest prefix of the image's
-    name; prefers ``<name>.xml`` to ``<name>_Properties.xml``.  With ``check``,
-    only files whose first bytes look like a Leica description count.
-
-    Examples
-    --------
-    >>> find_leica_xml('export/Series003_t000_ch00.tif')       # doctest: +SKIP
-    PosixPath('export/MetaData/Series003.xml')
-    """
-    image = Path(image)
-    candidates: list[Path] = []
-    for folder in (image.parent, image.parent / "MetaData"):
-        try:
-            candidates += [p for p in folder.iterdir() if p.suffix.lower() == ".xml" and p.is_file()]
-        except OSError:
-            continue
-    best: tuple | None = None
-    for xml in candidates:
-        stem = _stem(xml)
-        if not _matches(stem, image.stem):
-            continue
-        key = (len(stem), not xml.stem.endswith("_Properties"))
-        if (best is None or key > best[0]) and (not check or looks_like_leica_xml(xml)):
-            best = (key, xml)
-    return best[1] if best else None
-
-
-def claims(src: registry.Source) -> bool:
-    """Registry hook: image files with a Leica description beside them (or in ``MetaData/``)."""
-    return find_leica_xml(src.files[0]) is not None
 
 
 # -- parsing ------------------------------------------------------------------------
@@ -321,7 +260,7 @@ class LeicaImagesReader(ImageFilesReader):
 
 def open_leica_images(source: registry.Source, ch=0, xmlname=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_imgleic`."""
-    return LeicaImagesReader([str(f) for f in source.files], ch=ch, xmlname=xmlname, source=source.given)
+    return LeicaImagesReader(source.names, ch=ch, xmlname=xmlname, source=source.given)
 
 
 __all__ = [

@@ -17,38 +17,56 @@ that names it, never a silent skip.
 from __future__ import annotations
 
 import functools
-import glob as globmod
 import importlib
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SourceAccessError, SourceNotFoundError, UnsupportedFormatError
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 SNIFF_BYTES = 512
+_GLOB_MAGIC = re.compile(r"[*?[]")  # glob.has_magic's test, without importing glob and pathlib
 
 
-@dataclass
+# plain classes, not dataclasses: making a dataclass costs ``import imfun.fseq`` about a millisecond
 class Source:
-    """A path argument resolved: the files it names, and where it came from."""
+    """A path argument resolved: the files it names, and where it came from.
 
-    files: list[Path]
-    given: str
-    is_collection: bool  # a glob, a list or a directory, as opposed to one file
+    ``names`` are the files' paths as strings and ``files`` the same as ``pathlib.Path``
+    objects (made on first use: TIFF, image and video files open without importing pathlib,
+    which costs a fresh process about 5 ms).
+    """
+
+    def __init__(self, files: Sequence[str | os.PathLike], given: str, is_collection: bool):
+        self.names = [os.fspath(f) for f in files]
+        self.given = given
+        self.is_collection = is_collection  # a glob, a list or a directory, as opposed to one file
+
+    def __repr__(self) -> str:
+        return f"Source({self.given!r}, {len(self.names)} file(s), is_collection={self.is_collection})"
+
+    @functools.cached_property
+    def files(self) -> list[Path]:
+        """The files as ``pathlib.Path`` objects."""
+        from pathlib import Path
+
+        return [Path(n) for n in self.names]
 
     @functools.cached_property
     def ending(self) -> str | None:
         """The common lower-case ending of all files ('.tif'), or None if they differ."""
-        endings = {file_ending(f) for f in self.files}
+        endings = {file_ending(f) for f in self.names}
         return endings.pop() if len(endings) == 1 else None
 
     @functools.cached_property
     def first_bytes(self) -> bytes:
         """The first bytes of the first file (empty if unreadable), read once for every sniff."""
         try:
-            with open(self.files[0], "rb") as fh:
+            with open(self.names[0], "rb") as fh:
                 return fh.read(SNIFF_BYTES)
         except OSError:
             return b""
@@ -57,25 +75,32 @@ class Source:
         return self.first_bytes
 
 
-@dataclass
 class FormatEntry:
-    """A registered format: how to recognise its sources and how to open them."""
+    """A registered format: how to recognise its sources and how to open them.
 
-    name: str
-    opener: Callable | str  # (source: Source, **options) -> Reader, or "module:function" (imported on use)
-    endings: tuple[str, ...]
-    sniff: Callable[[bytes], bool] | None = None
-    collection: bool = False  # reads a collection of files
-    single: bool = True       # reads a single file
-    claims: Callable[[Source], bool] | str | None = None  # extra test, e.g. a Leica XML nearby
-    priority: int = 0
-    extra: str | None = None  # the pip extra that this format needs
-    description: str = ""
-    directory: bool = False  # a single source stored as a folder (e.g. a .zarr store)
-    options: tuple = ()  # the Option objects (imfun.readers.options) its readers take
-    contents: Callable | str | None = None  # path -> list of dicts: what the file holds (imfun info)
-    seq_name: str = ""  # the public FrameSequence class of the format (imfun.fseq), if any
-    container: str = "series"  # the option choosing one of several images in a file, if any
+    ``opener`` is ``(source, **options) -> Reader`` or a ``"module:function"`` reference
+    (imported on use), as are ``claims`` (an extra test, e.g. a Leica XML nearby) and
+    ``contents`` (path -> list of dicts: what a file holds, for ``imfun info``).
+    ``collection``/``single``: it reads collections of files / single files; ``directory``:
+    a single source stored as a folder (a ``.zarr`` store); ``extra``: the pip extra it needs;
+    ``options``: the :class:`~imfun.readers.options.Option` objects its readers take;
+    ``seq_name``: its public ``FrameSequence`` class in :mod:`imfun.fseq`, if any;
+    ``container``: the option choosing one of several images in a file.
+    """
+
+    def __init__(self, name: str, opener: Callable | str, endings: tuple[str, ...],
+                 sniff: Callable[[bytes], bool] | None = None, collection: bool = False,
+                 single: bool = True, claims: Callable[[Source], bool] | str | None = None,
+                 priority: int = 0, extra: str | None = None, description: str = "",
+                 directory: bool = False, options: tuple = (), contents: Callable | str | None = None,
+                 seq_name: str = "", container: str = "series"):
+        self.name, self.opener, self.endings, self.sniff = name, opener, endings, sniff
+        self.collection, self.single, self.claims, self.priority = collection, single, claims, priority
+        self.extra, self.description, self.directory, self.options = extra, description, directory, options
+        self.contents, self.seq_name, self.container = contents, seq_name, container
+
+    def __repr__(self) -> str:
+        return f"FormatEntry({self.name!r}, endings={self.endings!r}, priority={self.priority})"
 
     def option_names(self) -> set[str]:
         """The options it takes, with ``series`` for whatever chooses its container."""
@@ -259,32 +284,34 @@ def natural_key(path: str | Path):
 
 def sorted_file_names(pattern: str | os.PathLike) -> list[str]:
     """Return the file names matching a glob pattern, in natural order (frame2 before frame10)."""
-    return sorted(globmod.glob(os.fspath(pattern)), key=natural_key)
+    import glob
+
+    return sorted(glob.glob(os.fspath(pattern)), key=natural_key)
 
 
 def resolve(path) -> Source:
     """Turn a path, glob pattern, directory or list of paths into a :class:`Source`."""
     if isinstance(path, list | tuple):
-        files = [Path(p) for p in path]
+        files = [os.fspath(p) for p in path]
         if not files:
             raise SourceNotFoundError("the list of files is empty; give at least one file")
-        missing = [str(f) for f in files if not f.exists()]
+        missing = [f for f in files if not os.path.exists(f)]
         if missing:
             raise SourceNotFoundError(f"file not found: {missing[0]} (and {len(missing) - 1} more)"
                                       if len(missing) > 1 else f"file not found: {missing[0]}")
         _check_readable(files)
         return Source(files, f"{files[0]} ... ({len(files)} files)", True)
     text = os.fspath(path)
-    if globmod.has_magic(text):
-        files = [Path(f) for f in sorted_file_names(text) if os.path.isfile(f)]
+    if _GLOB_MAGIC.search(text):
+        files = [f for f in sorted_file_names(text) if os.path.isfile(f)]
         if not files:
             raise SourceNotFoundError(f"no files match the pattern {text!r}; check the folder "
                                       "and the pattern (e.g. 'data/*.tif')")
         _check_readable(files)
         return Source(files, text, True)
-    p = Path(text)
-    if p.is_dir() and not _is_directory_format(p):
-        files = [f for f in sorted(p.iterdir(), key=natural_key) if f.is_file()]
+    if os.path.isdir(text) and not _is_directory_format(text):
+        with os.scandir(text) as entries:
+            files = sorted((e.path for e in entries if e.is_file()), key=natural_key)
         known = {e for entry in formats(plugins=False) if entry.collection for e in entry.endings}
         endings = [file_ending(f) for f in files if file_ending(f) in known]
         if not endings:
@@ -293,13 +320,13 @@ def resolve(path) -> Source:
                 f"({', '.join(sorted(known))})")
         common = max(set(endings), key=endings.count)
         return Source([f for f in files if file_ending(f) == common], text, True)
-    if not p.exists():
+    if not os.path.exists(text):
         raise SourceNotFoundError(f"no such file or folder: {text!r}")
-    _check_readable([p])
-    return Source([p], text, False)
+    _check_readable([text])
+    return Source([text], text, False)
 
 
-def _check_readable(files: list[Path]) -> None:
+def _check_readable(files: list[str]) -> None:
     """Refuse files that exist but cannot be read, naming the first (readers would call it damaged)."""
     for f in files:  # they exist: one access() each, no stat
         if not os.access(f, os.R_OK):
@@ -307,9 +334,9 @@ def _check_readable(files: list[Path]) -> None:
                                     "check the file's permissions (chmod) or its owner")
 
 
-def _is_directory_format(p: Path) -> bool:
+def _is_directory_format(path: str) -> bool:
     """Whether a folder is one source of a folder-based format (a Zarr store, say)."""
-    src = Source([p], str(p), False)
+    src = Source([path], path, False)
     return any(e.directory and e.accepts(src) for e in formats(plugins=False))
 
 

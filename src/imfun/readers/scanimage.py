@@ -880,7 +880,7 @@ class PageValues:
 
 def open_scanimage(source: Source, ch=None, z=None, roi=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_scanimage`."""
-    return ScanImageReader([str(f) for f in source.files] if source.is_collection else source.files[0],
+    return ScanImageReader(source.names if source.is_collection else source.names[0],
                            ch=ch, z=z, roi=roi)
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import struct
 import warnings
-from pathlib import Path
 
 from ..errors import CorruptFileError, MetadataWarning
 from .registry import Source
@@ -96,7 +95,7 @@ class _Tiff:
         return struct.unpack(self.order + ("Q" if self.big else "I"), value)[0], count
 
 
-def _open_tiff(path: Path):
+def _open_tiff(path: str):
     fh = open(path, "rb")  # noqa: SIM115 - closed by the caller
     head = fh.read(16)
     order = {b"II": "<", b"MM": ">"}.get(head[:2])
@@ -168,7 +167,7 @@ def is_scanimage_file(path) -> bool:
     False
     """
     try:
-        tiff = _open_tiff(Path(path))
+        tiff = _open_tiff(os.fspath(path))
     except (OSError, CorruptFileError):
         return False
     try:
@@ -184,4 +183,4 @@ def is_scanimage_file(path) -> bool:
 
 def claims(src: Source) -> bool:
     """Registry hook: a TIFF written by ScanImage (its static header or its metadata text)."""
-    return is_scanimage_file(src.files[0])
+    return is_scanimage_file(src.names[0])

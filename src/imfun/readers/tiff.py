@@ -19,7 +19,6 @@ import os
 import re
 import warnings
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 
@@ -115,9 +114,9 @@ class TiffReader(Reader):
     portable_layout = True  # workers read without parsing the headers again
 
     def __init__(self, path, ch: int | None = None, series: int = 0, z: int | None = None):
-        self.path = Path(path)
-        self.source = str(self.path)
-        self.paths = (str(self.path),)
+        self.path = os.fspath(path)  # a string: opening a TIFF imports no pathlib
+        self.source = self.path
+        self.paths = (self.path,)
         self.series_index = series_index(series, self.path)
         self._files = FileManager(_open_tiff, self.path)
         self._mm = None
@@ -292,7 +291,7 @@ class TiffReader(Reader):
         dim_sizes.update(Y=rows, X=cols)
         if n_samples > 1:
             dim_sizes["S"] = n_samples
-        dims = Dims(dim_sizes, {}, _channel_names(tif), str(self.path))
+        dims = Dims(dim_sizes, {}, _channel_names(tif), self.path)
         return dims, select(dims, ch, z)
 
     def _axes(self, tif, s, frame: str | None) -> list[AxisScale]:
@@ -551,7 +550,7 @@ def list_tiff_contents(path) -> list[dict]:
 
 def open_tiff(source: Source, ch=None, series=0, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_tiff`."""
-    return open_planes(TiffReader, source.files[0], ch=ch, series=series, z=z)
+    return open_planes(TiffReader, source.names[0], ch=ch, series=series, z=z)
 
 
 __all__ = ["TiffReader", "is_tiff", "open_tiff", "open_tiff_files"]
@@ -563,7 +562,7 @@ def multipage_files(src: Source) -> bool:
     import tifffile
 
     try:
-        with _collect_tifffile_log(), tifffile.TiffFile(src.files[0]) as tif:
+        with _collect_tifffile_log(), tifffile.TiffFile(src.names[0]) as tif:
             return len(tif.pages) > 1
     except Exception:  # not a readable TIFF: the image reader reports it
         return False
@@ -572,6 +571,6 @@ def multipage_files(src: Source) -> bool:
 def open_tiff_files(source: Source, ch=None, series=0, z=None) -> Reader:
     """The reader behind :class:`imfun.fseq.FSeq_tiffs`."""
     return concat_files([partial(open_planes, TiffReader, f, ch=ch, series=series, z=z)
-                         for f in source.files])
+                         for f in source.names])
 
 

@@ -42,11 +42,11 @@ import numpy as np
 from ..axes import AxisScale, checked_scale, to_standard
 from ..errors import CorruptFileError, DatasetError, EmptySequenceError, MetadataWarning, SourceNotFoundError
 from .base import Crop, Reader, as_slice, require
+from .catalog import ZARR_METADATA
 from .dims import open_planes
 from .hdf5 import Layout, check_axes, check_numeric, default_axes, label_letter, labels_to_axes, plain_attrs
-from .registry import Source, file_ending
+from .registry import Source
 
-ZARR_METADATA = (".zarray", ".zgroup", "zarr.json")
 # NGFF unit names that imfun.axes does not spell out itself
 _NGFF_UNITS = {"angstrom": "Å", "centimeter": "cm", "picometer": "pm", "nanosecond": "ns",
                "minute": "min", "hour": "h", "micrometer": "µm", "millisecond": "ms"}
@@ -372,14 +372,6 @@ class ZarrReader(Reader):
     def close(self) -> None:
         # a Zarr store holds no open files between reads; forgetting the array is enough
         self._arr = None
-
-
-def claims(src: Source) -> bool:
-    """A folder is a Zarr store when it ends in .zarr or holds Zarr metadata files."""
-    p = src.files[0]
-    if not p.is_dir():
-        return False
-    return file_ending(p) in (".zarr", ".ome.zarr") or any((p / m).is_file() for m in ZARR_METADATA)
 
 
 def open_zarr(source: Source, array=None, level=0, axes=None, ch=None, z=None) -> Reader:
