@@ -543,6 +543,10 @@ def main(argv=None) -> dict:
     print(format_table(rows))
     print()
     if args.fresh:
+        from . import startup
+
+        report_startup = startup.measure(str(path), args.repeat, pims=have["pims"])
+        print(startup.report(report_startup) + "\n")
         print(NOTES.replace("seconds of the second (warm) run of two in the same process",
                             f"the median of {args.repeat} fresh processes, each timing open + task once "
                             "(imports excluded)"))
@@ -555,7 +559,8 @@ def main(argv=None) -> dict:
     report = {"data": str(path), "shape": list(shape), "dtype": str(dtype), "budget": budget,
               "opened_as": opened_as, "subprocess": subproc, "load_end": _load(),
               "repeat": args.repeat, "report": args.report,
-              "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows]}
+              "rows": [{k: v for k, v in r.items() if k != "_cells"} for r in rows],
+              **({"startup_ms": report_startup} if args.fresh else {})}
     (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
     if not args.skip_extra:
         from .export_bench import t11

@@ -64,3 +64,6 @@ def test_fresh_process_mode_times_open_and_task(tmp_path, capsys):
     assert "fresh processes" in text and "median of 2 fresh processes" in text
     row = report["rows"][0]
     assert row["case"] == "T2" and row["ours"] > 0 and row["numpy"] > 0 and row["check"] == "exact"
+    startup = report["startup_ms"]  # imports and the first open, timed in fresh interpreters too
+    assert startup["import imfun.fseq"] > 0 and startup["first open_seq"] > 0
+    assert startup["first tifffile.memmap"] > 0 and "imfun adds" in text
