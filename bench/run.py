@@ -430,6 +430,14 @@ def _load() -> str:
         return f"{os.cpu_count()} CPUs"
 
 
+def _case(key: str) -> Case:
+    """The case called ``key``, in any case of letters ('t9c' is T9c)."""
+    by_upper = {k.upper(): c for k, c in CASES_BY_KEY.items()}
+    if key.upper() not in by_upper:
+        raise SystemExit(f"no bench case {key!r}; the cases are {', '.join(CASES_BY_KEY)}")
+    return by_upper[key.upper()]
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--frames", type=int, default=2000, help="frames in the data (default 2000)")
@@ -493,7 +501,7 @@ def main(argv=None) -> dict:
     data = Data.make(**data_args)
     compileall.compile_dir(ROOT / "src" / "imfun", quiet=1)  # as installed: children import bytecode
     cache = warm_page_cache(path, Path(data.tif_glob).parent, Path(data.png_glob).parent)
-    cases = [CASES_BY_KEY[k.strip().upper()] for k in args.cases.split(",") if k.strip()] or CASES
+    cases = [_case(k.strip()) for k in args.cases.split(",") if k.strip()] or CASES
     wanted = [i.strip() for i in args.impls.split(",") if i.strip()]
     have = {"pims": importlib.util.find_spec("pims") is not None,
             "dask": importlib.util.find_spec("dask_image") is not None}

@@ -25,7 +25,7 @@ from imfun.lib import DFoF
 MiB = 1024**2
 
 MEASURE = textwrap.dedent("""
-    import gc, json, sys, threading, time
+    import gc, json, os, sys, threading, time
     import numpy as np
     from imfun import config
     from imfun.fseq import open_seq
@@ -37,9 +37,10 @@ MEASURE = textwrap.dedent("""
                 if line.startswith("RssAnon:"):
                     return int(line.split()[1]) * 1024
 
-    def deleted_maps():
+    def deleted_maps():  # files of IMFUN_TMPDIR mapped without a name (O_TMPFILE) or unlinked
+        folder = os.environ["IMFUN_TMPDIR"]
         with open("/proc/self/maps") as fh:
-            return sum("imfun-" in line and "(deleted)" in line for line in fh)
+            return sum(folder in line and "(deleted)" in line for line in fh)
 
     path, budget, pipeline = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
     fs = open_seq(path)
@@ -121,3 +122,15 @@ def test_the_result_reads_back_after_the_source_is_closed(tmp_path, monkeypatch)
         dff = fs.pw_transform(DFoF, vectorized=True)
     np.testing.assert_allclose(np.asarray(dff), DFoF(data), rtol=1e-12)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npy"]
+
+
+@pytest.mark.parametrize("o_tmpfile", [True, False], ids=["O_TMPFILE", "mkstemp"])
+def test_a_temporary_memory_map_never_leaves_a_file(tmp_path, monkeypatch, o_tmpfile):
+    """Linux makes the file without a name (O_TMPFILE); elsewhere it is unlinked once mapped."""
+    monkeypatch.setenv("IMFUN_TMPDIR", str(tmp_path))
+    if not o_tmpfile:
+        monkeypatch.delattr(os, "O_TMPFILE", raising=False)
+    arr = pixels.temp_memmap((5, 6, 7), np.float32)
+    arr[:] = np.arange(5 * 6 * 7, dtype=np.float32).reshape(5, 6, 7)
+    assert isinstance(arr, np.memmap) and arr.sum() == np.arange(5 * 6 * 7).sum()
+    assert list(tmp_path.iterdir()) == []

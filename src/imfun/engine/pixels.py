@@ -33,20 +33,29 @@ def accepts_axis(fn: Callable) -> bool:
         return False
 
 
-def temp_memmap(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """A writable memory map on an unlinked temporary file: no file is left behind."""
-    import tempfile  # only for results above the budget
+def _unnamed_file() -> int:
+    """A descriptor of a new file that has no name (or no longer has one): nothing is left behind."""
+    folder = os.environ.get("IMFUN_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+    try:  # Linux: a file that never has a name, without importing tempfile (and shutil, bz2, lzma)
+        return os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):  # no O_TMPFILE here, or not on this file system
+        import tempfile
 
-    fd, name = tempfile.mkstemp(prefix="imfun-", suffix=".raw", dir=os.environ.get("IMFUN_TMPDIR"))
+        fd, name = tempfile.mkstemp(prefix="imfun-", suffix=".raw", dir=os.environ.get("IMFUN_TMPDIR"))
+        os.unlink(name)
+        return fd
+
+
+def temp_memmap(shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A writable memory map on an unnamed temporary file: no file is left behind."""
+    fd = _unnamed_file()
     try:
         nbytes = max(int(np.prod(shape)) * np.dtype(dtype).itemsize, 1)
         os.ftruncate(fd, nbytes)
         with open(fd, "r+b", closefd=False) as fh:
-            arr = np.memmap(fh, dtype=dtype, mode="r+", shape=shape)
+            return np.memmap(fh, dtype=dtype, mode="r+", shape=shape)
     finally:
         os.close(fd)
-        os.unlink(name)
-    return arr
 
 
 def result_array(shape: tuple[int, ...], dtype, budget: int | None = None) -> np.ndarray:

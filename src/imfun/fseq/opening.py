@@ -146,7 +146,7 @@ def fseq_from_glob(pattern, ch=None, loadfn: Callable = np.load) -> Iterator[np.
 
 
 def _files_or_error(pattern) -> list[str]:
-    return [str(f) for f in registry.resolve(pattern).files]
+    return list(registry.resolve(pattern).names)
 
 
 __all__ = ["fseq_from_glob", "img_getter", "iter_files", "open_seq", "sorted_file_names"]
