@@ -144,3 +144,37 @@ def test_a_fresh_process_imports_only_what_its_format_needs(tmp_path):
     assert "imfun.readers.tiff" in report["open"][paths[0]]
     assert "imfun.readers.images" in report["open"][paths[1]]
     assert "imfun.readers.leica_files" in report["open"][paths[1]]  # its claims test ran
+
+
+_CLI_SCRIPT = "import sys, imfun.cli; code = imfun.cli.main(sys.argv[1:]); " \
+              "print('entry points looked up:', 'importlib.metadata' in sys.modules); sys.exit(code)"
+
+
+def test_the_command_line_takes_a_plug_ins_options_and_looks_plug_ins_up_only_then(plugin_dist, tmp_path):
+    """A fresh ``imfun`` builds the parser of its command from the built-in formats' options;
+    an option it does not know (a plug-in's ``--scale``) or ``--help`` brings the plug-ins in."""
+    import subprocess
+
+    data = np.arange(24.0).reshape(2, 3, 4)
+    (tmp_path / "x.tplug").write_text("2 3 4\n" + " ".join(map(str, data.ravel())))
+    np.save(tmp_path / "plain.npy", data)
+    env = {**__import__("os").environ, "PYTHONPATH": str(plugin_dist)}
+
+    def imfun_cli(*argv):
+        done = subprocess.run([sys.executable, "-c", _CLI_SCRIPT, *argv], capture_output=True,
+                              text=True, timeout=120, env=env)
+        return done.returncode, done.stdout, done.stderr
+
+    code, out, _ = imfun_cli("-q", "project", str(tmp_path / "plain.npy"), "-o", str(tmp_path / "a.npy"))
+    assert code == 0 and "entry points looked up: False" in out
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), data.mean(0))
+    code, out, _ = imfun_cli("-q", "project", str(tmp_path / "x.tplug"), "--scale", "2", "-o",
+                             str(tmp_path / "b.npy"))
+    assert code == 0 and "entry points looked up: True" in out
+    np.testing.assert_array_equal(np.load(tmp_path / "b.npy"), 2 * data.mean(0))
+    code, out, _ = imfun_cli("project", "--help")
+    assert code == 0 and "--scale" in out and "testplug" in out
+    code, _, err = imfun_cli("project", str(tmp_path / "plain.npy"), "-o", "c.npy", "--no-such-option")
+    assert code == 2 and "unrecognized arguments: --no-such-option" in err
+    # the broken plug-in is one warning line in the command line's words
+    assert "imfun: warning: the imfun reader plug-in 'broken'" in err and "registry.py" not in err

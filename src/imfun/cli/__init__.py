@@ -18,7 +18,7 @@ import sys
 import traceback
 import warnings
 
-from .common import Formatter, add_debug, cli_words
+from .common import Formatter, add_debug, cli_words, plugin_options
 
 COMMANDS = ("info", "project", "convert", "movie", "frames", "traces", "dfof", "register", "cells")
 
@@ -37,12 +37,24 @@ examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _TrialError(Exception):
+    """A trial parse failed: parse again, with the plug-ins' reader options, for the real message."""
+
+
+class _TrialParser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _TrialError(message)
+
+
+def build_parser(command: str | None = None, plugins: bool = True,
+                 parser_class: type = argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The parser of the command line: of every command, or of ``command`` only (the others'
+    modules are not imported); the reader options of the plug-ins too, unless ``plugins=False``."""
     import importlib
 
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = parser_class(
         prog="imfun", formatter_class=Formatter, epilog=EPILOG,
         description="Time-lapse microscopy frame sequences from the command line: any format, "
                     "read lazily, with physical units, in bounded memory.")
@@ -50,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     add_debug(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f".{name}", __name__).register(sub)
+    with plugin_options(plugins):
+        for name in COMMANDS if command not in COMMANDS else (command,):
+            importlib.import_module(f".{name}", __name__).register(sub)
     for command in sub.choices.values():  # -q also after the command (not reset by its parser)
         with contextlib.suppress(argparse.ArgumentError):  # a command that defines -q itself
             command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -93,6 +106,33 @@ def warnings_and_bars(quiet: bool):
             config.progress = before
 
 
+def _command(argv: list[str]) -> str | None:
+    """The command that ``argv`` names: its first word that is not an option (the options
+    before the command take no values)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """``argv`` parsed by the parser of its command alone, built from the built-in formats'
+    reader options; only when that fails (an option it does not know, which a plug-in may
+    take, or a usage error) or help is asked for, again with the plug-ins' options too: the
+    messages and the help come from that full parser."""
+    command = _command(argv)
+    if not {"-h", "--help"} & set(argv):
+        try:
+            args, unknown = build_parser(command, False, _TrialParser).parse_known_args(argv)
+        except _TrialError:
+            unknown = True
+        if not unknown:
+            return args
+    return build_parser(command).parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 failure, 2 bad usage).
 
@@ -102,9 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     """
     from ..errors import ImfunError
 
-    parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with warnings.catch_warnings():  # a broken plug-in, looked up for the options, says so here
+            warnings.showwarning = show_warning
+            args = parse(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     try:

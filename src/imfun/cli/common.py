@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import EmptySequenceError, InvalidArgumentError, UnknownArgumentError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 #: output endings and the writer method of FrameSequence that makes them
 WRITERS = {".tif": "to_tiff", ".tiff": "to_tiff", ".btf": "to_tiff", ".h5": "to_hdf5", ".hdf5": "to_hdf5",
@@ -110,6 +114,21 @@ def add_input(p: argparse.ArgumentParser, crop: bool = True, dt: bool = True) ->
                        help="frame interval, when the file does not state it (or to override it)")
 
 
+_PLUGIN_OPTIONS = [True]  # whether reader options include the plug-ins' (see plugin_options)
+
+
+@contextlib.contextmanager
+def plugin_options(wanted: bool):
+    """Parsers built inside take the reader options of the plug-ins too, or only the built-in
+    formats' (looking the plug-ins up costs a fresh process ~40 ms: done only when needed)."""
+    before = _PLUGIN_OPTIONS[0]
+    _PLUGIN_OPTIONS[0] = wanted
+    try:
+        yield
+    finally:
+        _PLUGIN_OPTIONS[0] = before
+
+
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """``--ch``, ``--z``, ``--series``, ``--dataset`` ...: every option some reader takes, made from
     the readers' own declarations (:mod:`imfun.readers.options`), with the formats that take it."""
@@ -117,8 +136,9 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
 
     g = p.add_argument_group("reader options (each format takes some of them; `imfun info FILE` "
                              "shows what a file holds)")
-    for option in registry.all_options():
-        takers = sorted({e.name for e in registry.formats() if option in e.options})
+    plugins = _PLUGIN_OPTIONS[0]
+    for option in registry.all_options(plugins):
+        takers = sorted({e.name for e in registry.formats(plugins) if option in e.options})
         g.add_argument(option.flag, dest=f"reader_{option.name}", type=_parser(option),
                        metavar=option.metavar, help=f"{option.help} [{', '.join(takers)}]")
 
@@ -258,7 +278,7 @@ def output_kind(path: str | os.PathLike) -> str:
     for ending in (".ome.zarr", ".ome.tif", ".ome.tiff"):
         if name.endswith(ending):
             return "to_zarr" if ending.endswith("zarr") else "to_tiff"
-    suffix = Path(name).suffix
+    suffix = os.path.splitext(name)[1]
     if suffix in WRITERS:
         return WRITERS[suffix]
     if suffix in MOVIE_ENDINGS:

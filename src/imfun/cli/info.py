@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 from .common import Formatter, add_debug, add_reader_options, cli_words, open_input, reader_options
 
@@ -29,14 +28,15 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def disk_size(paths: list[Path]) -> int:
+def disk_size(paths: list[str | os.PathLike]) -> int:
     """Bytes on disk of the files (and folders, e.g. Zarr stores) a sequence reads."""
     total = 0
     for p in paths:
-        if p.is_dir():
-            total += sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
-        elif p.exists():
-            total += p.stat().st_size
+        if os.path.isdir(p):
+            total += sum(os.path.getsize(os.path.join(folder, f))
+                         for folder, _, files in os.walk(p) for f in files)
+        elif os.path.exists(p):
+            total += os.path.getsize(p)
     return total
 
 
@@ -51,7 +51,7 @@ def human_size(n: int) -> str:
 def format_name(fs) -> str:
     from ..readers import registry
 
-    for entry in registry.formats():
+    for entry in registry.formats(plugins=False):  # a plug-in that opened fs is loaded already
         if entry.seq_class is type(fs):
             return entry.name
     return type(fs).__name__
@@ -73,10 +73,11 @@ def contents(path: str) -> list[dict] | None:
     """What a file holds (series, data sets, planes, channels), when its format can list it."""
     from ..readers import registry
 
-    entry = registry.find_format(registry.resolve(path))
+    source = registry.resolve(path)
+    entry = registry.find_format(source)
     if entry.contents is None:
         return None
-    return entry.list_contents(registry.resolve(path).files[0])
+    return entry.list_contents(source.names[0])
 
 
 def describe(path: str, options: dict | None = None) -> dict:
@@ -115,9 +116,9 @@ def _has_planes(listing: list[dict]) -> bool:
 
 def _describe_open(path: str, fs) -> dict:
     with fs:
-        paths = fs.source_paths()
+        paths = list(getattr(fs.reader, "paths", ()))  # strings: no pathlib for a TIFF's info
         if not paths and os.path.exists(path):
-            paths = [Path(path)]
+            paths = [path]
         axes = fs.meta["axes"]
         info = {
             "path": str(path),

@@ -360,10 +360,11 @@ def find_format(src: Source) -> FormatEntry:
         f"{src.ending or 'several different endings'!r}. Supported: {supported}")
 
 
-def all_options() -> list:
-    """Every option some format takes, once each, in the order the formats declare them."""
+def all_options(plugins: bool = True) -> list:
+    """Every option some format takes, once each, in the order the formats declare them (those
+    of the plug-ins too, unless ``plugins=False``)."""
     seen: dict[str, object] = {}
-    for entry in formats():
+    for entry in formats(plugins):
         for option in entry.options:
             seen.setdefault(option.name, option)
     return list(seen.values())
