@@ -65,10 +65,10 @@ def build_parser(command: str | None = None, plugins: bool = True,
     with plugin_options(plugins):
         for name in COMMANDS if command not in COMMANDS else (command,):
             importlib.import_module(f".{name}", __name__).register(sub)
-    for command in sub.choices.values():  # -q also after the command (not reset by its parser)
+    for command_parser in sub.choices.values():  # -q also after the command (not reset by its parser)
         with contextlib.suppress(argparse.ArgumentError):  # a command that defines -q itself
-            command.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
-                                 help="print nothing but errors (no warnings, no progress bars)")
+            command_parser.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                                        help="print nothing but errors (no warnings, no progress bars)")
     return parser
 
 

@@ -284,6 +284,53 @@ def percentile(run: Callable[[Reduction], Any], p: np.ndarray, dtype: np.dtype, 
 
 # -- ROI traces -------------------------------------------------------------------
 
+class _RoiGroup:
+    """Nearby ROIs read as one box: the box (relative to the bbox), the ROIs, and each ROI's
+    pixels and weights in the box laid end to end (a sparse matrix in plain numpy: no scipy)."""
+
+    __slots__ = ("cols", "members", "rel", "starts", "vals")
+
+    def __init__(self, box, rel, members: list[int], weights: list[np.ndarray]):
+        self.rel, self.members = rel, np.asarray(members)
+        cols, vals, starts = [], [], []
+        for i in members:
+            w = np.asarray(weights[i])[box].astype(np.float64).ravel()  # the box only: fast
+            idx = np.flatnonzero(w)
+            starts.append(sum(len(c) for c in cols))
+            cols.append(idx)
+            vals.append(w[idx] / w[idx].sum())
+        self.cols, self.vals, self.starts = np.concatenate(cols), np.concatenate(vals), np.asarray(starts)
+
+    def traces(self, part: np.ndarray) -> np.ndarray:
+        """The ROIs' traces ``(rois, n[, c])`` from the group's box of a block ``(n, h, w[, c])``.
+
+        Runs of frames go through buffers made once (about a MiB): a block that is a view of
+        a memory map is copied a run at a time, and no block-sized temporaries are made (each
+        would cost its first-touch page faults)."""
+        n, (h, w), extra = len(part), part.shape[1:3], part.shape[3:]
+        channels = int(np.prod(extra))
+        step = max(16, min(n, RUN_BYTES // (8 * len(self.cols) * channels)))
+        box = np.empty((step, h, w, *extra), part.dtype) if not part.flags.c_contiguous else None
+        picked = np.empty((step, len(self.cols), *extra), part.dtype)
+        weighted = np.empty(picked.shape, np.float64)
+        vals = self.vals[:, None] if extra else self.vals
+        out = np.empty((n, len(self.members), *extra))
+        for start in range(0, n, step):
+            m = min(step, n - start)
+            run = part[start:start + m]
+            if not run.flags.c_contiguous:  # a crop of a memory map, say: copied a run at a time
+                box[:m] = run
+                run = box[:m]
+            np.take(run.reshape(m, h * w, *extra), self.cols, axis=1, out=picked[:m])
+            np.multiply(picked[:m], vals, out=weighted[:m])  # converts as it multiplies
+            # each ROI's weighted sum: a sum over its stretch of the laid-out pixels
+            np.add.reduceat(weighted[:m], self.starts, axis=1, out=out[start:start + m])
+        return np.moveaxis(out, 1, 0)
+
+
+RUN_BYTES = 2**20  # the float64 buffer of a run of frames (fits the caches; its pages are touched once)
+
+
 class RoiTraces(Reduction):
     """Weighted means inside many ROIs, reading only the pixels near them.
 
@@ -298,21 +345,10 @@ class RoiTraces(Reduction):
         self.n_rois = len(weights)
         boxes = [_box(w if w.dtype == bool else w != 0) for w in map(np.asarray, weights)]
         self.bbox = functools.reduce(_union, boxes)
-        # per group: its box relative to the bbox, its ROIs, and each ROI's pixels and weights
-        # in the box, laid end to end (a sparse matrix in plain numpy: no scipy import)
-        self.groups = []
-        for box, members in _grouped_boxes(boxes, self.bbox):
-            cols, vals, starts = [], [], []
-            for i in members:
-                w = np.asarray(weights[i])[box].astype(np.float64).ravel()  # the box only: fast
-                idx = np.flatnonzero(w)
-                starts.append(sum(len(c) for c in cols))
-                cols.append(idx)
-                vals.append(w[idx] / w[idx].sum())
-            rel = tuple(slice(b.start - o.start, b.stop - o.start, 1)
-                        for b, o in zip(box, self.bbox, strict=True))
-            self.groups.append((rel, np.asarray(members), np.concatenate(cols), np.concatenate(vals),
-                                np.asarray(starts)))
+        self.groups = [
+            _RoiGroup(box, tuple(slice(b.start - o.start, b.stop - o.start, 1)
+                                 for b, o in zip(box, self.bbox, strict=True)), members, weights)
+            for box, members in _grouped_boxes(boxes, self.bbox)]
 
     def _grouped(self, seq, crop) -> bool:
         return len(self.groups) > 1 and crop == self.bbox and seq.reader.cheap_crop and not seq.fns
@@ -321,26 +357,22 @@ class RoiTraces(Reduction):
         if not self._grouped(seq, crop):
             return None
         channels = int(np.prod(seq.frame_shape[2:]))
-        return channels * sum(_area(rel) for rel, *_ in self.groups)
+        return channels * sum(_area(g.rel) for g in self.groups)
 
     def read(self, seq, positions, crop):
         if not self._grouped(seq, crop):
             return seq._read_positions(positions, crop)
         from ..selection import compose_crops
 
-        return [seq._read_positions(positions, compose_crops(crop, rel)) for rel, *_ in self.groups]
+        return [seq._read_positions(positions, compose_crops(crop, g.rel)) for g in self.groups]
 
     def map(self, start, block):
         parts = block if isinstance(block, list) else \
-            [block[(slice(None), *rel)] for rel, *_ in self.groups]
+            [block[(slice(None), *g.rel)] for g in self.groups]
         first = parts[0]
         out = np.empty((self.n_rois, len(first), *first.shape[3:]), np.float64)
-        for part, (_, members, cols, vals, starts) in zip(parts, self.groups, strict=True):
-            flat = part.reshape(len(part), -1, *part.shape[3:])
-            sub = np.take(flat, cols, axis=1).astype(np.float64)  # (n, pixels of all ROIs[, c])
-            sub *= vals[:, None] if sub.ndim == 3 else vals
-            # each ROI's weighted sum: a sum over its run of the laid-out pixels
-            out[members] = np.moveaxis(np.add.reduceat(sub, starts, axis=1), 1, 0)
+        for part, group in zip(parts, self.groups, strict=True):
+            out[group.members] = group.traces(part)
         return [(start, out)]
 
     def combine(self, a, b):
