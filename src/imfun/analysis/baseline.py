@@ -383,15 +383,7 @@ def _relative_interpolated(x: np.ndarray, grid: np.ndarray, vals: np.ndarray, po
     out = np.empty(x.shape, dtype)
     for a, b, g, frac in _intervals(grid, pos):
         f0 = _between(vals, g, frac, np.empty((b - a, x.shape[1]))).astype(dtype, copy=False)
-        part = out[a:b]
-        part[...] = x[a:b]
-        part -= f0
-        zero = f0 == 0
-        if zero.any():
-            np.divide(part, f0, out=part, where=~zero)
-            part[zero] = 0.0
-        else:
-            np.divide(part, f0, out=part)
+        _relative_into(out[a:b], x[a:b], f0)
     return out
 
 
@@ -487,10 +479,17 @@ def divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def relative(x: np.ndarray, f0: np.ndarray, dtype=np.float64) -> np.ndarray:
     """``(x - f0) / f0`` computed in ``dtype`` (float64 or float32), 0 where ``f0 == 0``."""
-    f0 = np.asarray(f0, dtype)
-    out = x.astype(dtype, copy=True)
+    return _relative_into(np.empty(np.shape(x), dtype), x, np.asarray(f0, dtype))
+
+
+def _relative_into(out: np.ndarray, x: np.ndarray, f0: np.ndarray) -> np.ndarray:
+    """``out[...] = (x - f0) / f0``, 0 where ``f0 == 0``."""
+    out[...] = x
     out -= f0
     zero = f0 == 0
-    np.divide(out, f0, out=out, where=~zero)
-    out[zero] = 0.0
+    if zero.any():
+        np.divide(out, f0, out=out, where=~zero)
+        out[zero] = 0.0
+    else:
+        np.divide(out, f0, out=out)
     return out

@@ -65,10 +65,11 @@ def local_fold(seq, reduction, fslice, crop, budget, desc: str) -> Any:
     # blocks that are views of a memory map or an array cost no memory of their own: a reduction
     # that needs no working copy then takes larger blocks; computed blocks leave room for the work
     views = seq.reader.cheap_crop and not seq.fns
+    values_per_frame = reduction.values_per_frame(seq, crop)
     positions, crop, per_block = seq.plan(fslice, crop, budget, in_flight=workers + 1,
-                                          values_per_frame=reduction.values_per_frame(seq, crop),
+                                          values_per_frame=values_per_frame,
                                           work_itemsize=reduction.work_itemsize if views else 8)
-    values = reduction.values_per_frame(seq, crop) or int(np.prod(seq.shape(crop)))
+    values = values_per_frame or int(np.prod(seq.shape(crop)))
     if len(positions) >= 64 * workers and len(positions) * values * seq.dtype.itemsize >= SPLIT_BYTES:
         # every thread gets work, even when one block would do (not for small work: starting
         # threads would cost more than they save)

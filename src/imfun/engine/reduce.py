@@ -292,14 +292,14 @@ class _RoiGroup:
 
     def __init__(self, box, rel, members: list[int], weights: list[np.ndarray]):
         self.rel, self.members = rel, np.asarray(members)
-        cols, vals, starts = [], [], []
+        cols, vals = [], []
         for i in members:
             w = np.asarray(weights[i])[box].astype(np.float64).ravel()  # the box only: fast
             idx = np.flatnonzero(w)
-            starts.append(sum(len(c) for c in cols))
             cols.append(idx)
             vals.append(w[idx] / w[idx].sum())
-        self.cols, self.vals, self.starts = np.concatenate(cols), np.concatenate(vals), np.asarray(starts)
+        self.cols, self.vals = np.concatenate(cols), np.concatenate(vals)
+        self.starts = np.cumsum([0] + [len(c) for c in cols[:-1]])  # each ROI's first laid-out pixel
 
     def traces(self, part: np.ndarray) -> np.ndarray:
         """The ROIs' traces ``(rois, n[, c])`` from the group's box of a block ``(n, h, w[, c])``.

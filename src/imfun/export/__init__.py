@@ -6,7 +6,6 @@ The ``FrameSequence`` methods (``export_img``, ``export_movie_anim``,
 """
 
 
-
 def atomic_target(*args, **kwargs):
     """Write to a target atomically; see :func:`imfun.export.atomic.atomic_target`."""
     from .atomic import atomic_target as _atomic_target  # on use: it imports pathlib and signal

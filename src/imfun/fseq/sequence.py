@@ -326,10 +326,9 @@ class FrameSequence(ExportMixin, AnalysisMixin, DaskMixin, RegistrationMixin):
         elif self.meta["axes"][0].unit:
             times = self.frame_idx()
             steps = np.diff(positions) if len(positions) > 1 else np.array([1])
-            step = steps[:1] if steps.min() == steps.max() else steps
-            if len(step) == 1 and step[0] > 0:
+            if steps.min() == steps.max() > 0:  # a regular run forward: a new frame interval
                 dt, unit = self.meta["axes"][0]
-                new.meta["axes"][0] = (dt * int(step[0]), unit)
+                new.meta["axes"][0] = (dt * int(steps[0]), unit)
                 new.meta["t0"] = float(times[positions[0]])
             else:
                 new.meta["frame_times"] = times[positions]

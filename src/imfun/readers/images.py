@@ -75,9 +75,7 @@ class TiffTemplate:
     pixels are not stored uncompressed in one piece.
     """
 
-    def __init__(self, path: str, frame: np.ndarray, offset: int, nbytes: int, dtype: np.dtype):
-        with open(path, "rb") as fh:
-            raw = fh.read()
+    def __init__(self, raw: bytes, frame: np.ndarray, offset: int, nbytes: int, dtype: np.dtype):
         self.offset, self.nbytes, self.size = offset, nbytes, len(raw)
         self.dtype, self.shape = dtype, frame.shape
         self.before, self.after = raw[:offset], raw[offset + nbytes:]
@@ -96,13 +94,18 @@ class TiffTemplate:
             return None
         if not whole or nbytes != frame.nbytes:
             return None
-        template = cls(path, frame, offset, nbytes, dtype)
-        return template if np.array_equal(template.read(path), frame) else None
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        template = cls(raw, frame, offset, nbytes, dtype)
+        return template if np.array_equal(template.frame_of(raw), frame) else None
 
     def read(self, path: str) -> np.ndarray | None:
         """The frame of a file laid out as the first, else None (decode it)."""
         with open(path, "rb") as fh:
-            raw = fh.read(self.size + 1)
+            return self.frame_of(fh.read(self.size + 1))
+
+    def frame_of(self, raw: bytes) -> np.ndarray | None:
+        """The frame in a file's bytes when they are the first file's outside its pixels."""
         end = self.offset + self.nbytes
         if len(raw) != self.size or raw[:self.offset] != self.before or raw[end:] != self.after:
             return None

@@ -44,10 +44,7 @@ FORWARD = 16
 # packets looked at, at open, to decide whether the container's time stamps can be trusted
 PEEK = 64
 _GREY = ("gray", "grey")
-
-
-
-_FULL_RANGE_YUV = ("yuvj420p", "yuvj422p", "yuvj444p")
+_FULL_RANGE_YUV = ("yuvj420p", "yuvj422p", "yuvj444p")  # their luma plane is the grey image
 
 
 def _luma(frame) -> np.ndarray:
@@ -55,6 +52,7 @@ def _luma(frame) -> np.ndarray:
     plane = frame.planes[0]
     rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
     return rows[:frame.height, :frame.width].copy()
+
 
 class VideoReader(Reader):
     """Reads frames of the first video stream of a file with PyAV.
